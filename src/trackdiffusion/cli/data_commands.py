@@ -1,0 +1,1 @@
+"""``synth`` and ``show``: make the synthetic world and draw tracklets."""

@@ -1,0 +1,1 @@
+"""``convert`` and ``validate``: data set formats from the command line."""

@@ -1,0 +1,13 @@
+"""Entry point of the ``trackdiffusion`` console script.
+
+Each module below registers its commands on :data:`app` when imported.
+"""
+
+from . import data_commands  # noqa: F401  (synth, show)
+from . import format_commands  # noqa: F401  (convert, validate)
+from .app import app
+
+__all__ = ["app"]
+
+if __name__ == "__main__":
+    app()

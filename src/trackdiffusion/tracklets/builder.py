@@ -1,0 +1,134 @@
+"""Validating construction of clips, shared by every format reader.
+
+A reader feeds boxes one at a time with the location they came from; the builder checks each
+(finite, positive size, inside the frame, known category, frame in range, no duplicate
+(instance, frame), one category per instance) and collects every problem, so a bad file is
+reported in full in one go. Boxes partly outside the frame are clipped and counted in a warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .clip import Clip, Instance, box_problems, clip_to_frame
+from .errors import Problem, TrackletError
+
+
+@dataclass
+class ProblemLog:
+    """Problems found while reading one file."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    clipped: int = 0
+
+    def add(self, location: str, message: str) -> None:
+        self.problems.append(Problem(location, message))
+
+    def finish(self) -> None:
+        """Raise every problem at once; warn about clipped boxes."""
+        if self.problems:
+            raise TrackletError(self.problems)
+        if self.clipped:
+            warnings.warn(f"{self.file}: {self.clipped} box(es) partly outside the frame were clipped",
+                          stacklevel=3)
+
+
+@dataclass
+class _Row:
+    frame: int
+    box: np.ndarray
+    visibility: float | None
+    score: float | None
+    attributes: dict[str, float]
+    where: str
+
+
+class ClipBuilder:
+    """Collects the boxes of one video and builds a validated :class:`Clip`.
+
+    ``num_frames=None`` infers the length from the largest frame index seen.
+    """
+
+    def __init__(self, log: ProblemLog, name: str, width: int, height: int,
+                 num_frames: int | None, categories: dict[int, str], where: str, **clip_fields):
+        self.log, self.name, self.where = log, name, where
+        self.width, self.height, self.num_frames = width, height, num_frames
+        self.categories = categories
+        self.clip_fields = clip_fields
+        self._rows: dict[int, dict[int, _Row]] = {}
+        self._category: dict[int, int] = {}
+        self._crowd: dict[int, bool] = {}
+        if not (isinstance(width, (int, np.integer)) and isinstance(height, (int, np.integer))) \
+                or width <= 0 or height <= 0:
+            log.add(where, f"frame size must be positive integers, got width={width!r} height={height!r}")
+
+    def add_box(self, instance_id: int, frame: int, xyxy, category_id: int, where: str, *,
+                visibility: float | None = None, score: float | None = None,
+                attributes: dict[str, float] | None = None, iscrowd: bool = False) -> None:
+        """Record the box of ``instance_id`` in ``frame``; ``where`` names the record and field."""
+        box = np.asarray(xyxy, dtype=np.float64)
+        if box.shape != (4,):
+            self.log.add(where, f"expected 4 box numbers, got {list(np.ravel(box))}")
+            return
+        if self.num_frames is not None and not 0 <= frame < self.num_frames:
+            self.log.add(where, f"frame index {frame} out of range [0, {self.num_frames})")
+            return
+        if frame < 0:
+            self.log.add(where, f"frame index {frame} is negative")
+            return
+        if category_id not in self.categories:
+            self.log.add(where, f"unknown category {category_id!r} (known: {sorted(self.categories)})")
+            return
+        known = self._category.setdefault(instance_id, category_id)
+        if known != category_id:
+            self.log.add(where, f"instance {instance_id} changes category from {known} to {category_id}")
+            return
+        rows = self._rows.setdefault(instance_id, {})
+        if frame in rows:
+            self.log.add(where, f"duplicate box for instance {instance_id} in frame {frame} "
+                                f"(first at {rows[frame].where})")
+            return
+        found = box_problems(box, self.width, self.height, where) if self.width > 0 else []
+        if found:
+            self.log.problems.extend(found)
+            return
+        if visibility is not None and not (np.isfinite(visibility) and 0 <= visibility <= 1):
+            self.log.add(where, f"visibility {visibility} is not in [0, 1]")
+            return
+        self._crowd[instance_id] = self._crowd.get(instance_id, False) or bool(iscrowd)
+        rows[frame] = _Row(frame, box, visibility, score, dict(attributes or {}), where)
+
+    def build(self) -> Clip:
+        """The clip (call :meth:`ProblemLog.finish` after all clips of the file are built)."""
+        if self.num_frames is None:
+            self.num_frames = 1 + max((f for rows in self._rows.values() for f in rows), default=-1)
+        T = self.num_frames
+        instances = [self._instance(iid, rows, T) for iid, rows in self._rows.items()]
+        return Clip(name=self.name, width=int(self.width), height=int(self.height), num_frames=T,
+                    categories=self.categories, instances=instances, **self.clip_fields)
+
+    def _instance(self, iid: int, rows: dict[int, _Row], T: int) -> Instance:
+        boxes = np.full((T, 4), np.nan)
+        present = np.zeros(T, dtype=bool)
+        has = lambda key: any(getattr(r, key) is not None for r in rows.values())  # noqa: E731
+        visibility = np.ones(T) if has("visibility") else None
+        score = np.full(T, np.nan) if has("score") else None
+        attr_keys = sorted({k for r in rows.values() for k in r.attributes})
+        attributes = {k: np.full(T, np.nan) for k in attr_keys}
+        for f, r in rows.items():
+            boxes[f], present[f] = r.box, True
+            if visibility is not None and r.visibility is not None:
+                visibility[f] = r.visibility
+            if score is not None and r.score is not None:
+                score[f] = r.score
+            for k, v in r.attributes.items():
+                attributes[k][f] = v
+        inst = Instance(iid, self._category[iid], boxes, present, visibility, score, attributes,
+                        self._crowd.get(iid, False))
+        self.log.clipped += clip_to_frame(inst, self.width, self.height)
+        return inst
+
