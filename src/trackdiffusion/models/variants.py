@@ -9,6 +9,13 @@
 
 from __future__ import annotations
 
+# TrackDiffusionUNet arguments of the tracklet conditioning (the rest shape the ModelScope UNet).
+TRACK_OPTIONS = (
+    "category_embed_dim", "location_token_dim", "location_mlp_dim", "fourier_freqs", "identity_bank_size",
+    "use_identity_embedding", "use_instance_enhancer", "enhancer_placement", "instance_injection",
+    "enhancer_dim", "trajectory_dim", "roi_output_size", "roi_sampling_ratio", "spatial_position_embedding",
+)
+
 PLACEMENTS = {"decoder": ("up",), "encoder": ("down",), "both": ("down", "up")}
 INJECTIONS = ("cross", "self")
 

@@ -1,0 +1,5 @@
+"""Generation pipelines."""
+
+from .pipeline_trackdiffusion import TrackDiffusionPipeline, TrackDiffusionPipelineOutput
+
+__all__ = ["TrackDiffusionPipeline", "TrackDiffusionPipelineOutput"]

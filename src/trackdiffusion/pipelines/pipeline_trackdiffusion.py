@@ -1,0 +1,217 @@
+"""``TrackDiffusionPipeline``: caption + tracklets -> video (paper Sec. 3-4).
+
+Default sampler: DPM-Solver++ (multistep), 50 steps, classifier-free guidance 5.0 (the paper).
+The unconditional branch is the empty prompt with every box masked, as in training. With
+``box_guidance_scale`` set, text and boxes are guided separately:
+``eps = eps(0, 0) + s_text (eps(text, 0) - eps(0, 0)) + s_box (eps(text, boxes) - eps(text, 0))``.
+``vae=None`` means the UNet works in pixel space.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import AutoencoderKL, DiffusionPipeline, DPMSolverMultistepScheduler
+from diffusers.utils import BaseOutput
+from diffusers.utils.torch_utils import randn_tensor
+from einops import rearrange
+
+from ..models import TrackDiffusionUNet
+from ..models.text_encoder import MINILM, PromptEncoder, load_text_encoder
+from ..tracklets import Clip
+from .inputs import check_inputs, prepare_tracklets
+
+CHECKPOINT_FILE = "trackdiffusion.json"
+
+
+@dataclass
+class TrackDiffusionPipelineOutput(BaseOutput):
+    """``frames``: uint8 ``[B, T, H, W, 3]`` (``output_type="np"``) or float ``[B, T, 3, H, W]`` in
+    [-1, 1] (``"pt"``); ``tracklets``: the input tracklets at the output resolution."""
+
+    frames: np.ndarray | torch.Tensor
+    tracklets: list[Clip]
+
+
+class TrackDiffusionPipeline(DiffusionPipeline):
+    model_cpu_offload_seq = "text_encoder->unet->vae"
+    _optional_components = ["vae"]
+
+    def __init__(self, vae: AutoencoderKL | None, text_encoder, tokenizer, unet: TrackDiffusionUNet,
+                 scheduler, text_max_length: int | None = None):
+        super().__init__()
+        self.register_modules(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler)
+        self.register_to_config(text_max_length=text_max_length)
+        self.prompt_encoder = PromptEncoder(text_encoder, tokenizer, text_max_length)
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def vae_scale_factor(self) -> int:
+        return 1 if self.vae is None else 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @property
+    def size_factor(self) -> int:
+        """Frame sizes must be multiples of this."""
+        return self.vae_scale_factor * 2 ** self.unet.num_upsamplers
+
+    def default_size(self) -> tuple[int, int]:
+        s = self.unet.config.sample_size
+        if s is None:
+            raise ValueError("the UNet config has no sample_size: pass height and width")
+        return s * self.vae_scale_factor, s * self.vae_scale_factor
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str | list[str],
+        tracklets,
+        category_names: dict[int, str] | None = None,
+        num_frames: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        num_inference_steps: int = 50,
+        guidance_scale: float = 5.0,
+        box_guidance_scale: float | None = None,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        latents: torch.Tensor | None = None,
+        output_type: str = "np",
+        clip_names: list[str] | None = None,
+        return_dict: bool = True,
+    ) -> TrackDiffusionPipelineOutput | tuple:
+        """Generate one clip per tracklet clip.
+
+        Args:
+            prompt: one caption, or one per clip.
+            tracklets: a :class:`Clip`, a list of clips, or :class:`TrackletTensors` (boxes
+                ``[(B,) T, N, 4]`` normalized xyxy) with ``category_names``.
+            num_frames: T (defaults to the tracklets'; must agree).
+            height, width: output size (default: the model's native size).
+            num_inference_steps, guidance_scale, box_guidance_scale: sampler settings.
+            generator: torch generator(s) for reproducible noise.
+            latents: optional initial noise ``[B, C, T, h, w]``.
+            output_type: ``"np"`` (uint8) or ``"pt"`` (float in [-1, 1]).
+        """
+        prepared = prepare_tracklets(tracklets, category_names)
+        B, T, N = prepared.tensors.present.shape
+        prompts = [prompt] * B if isinstance(prompt, str) else list(prompt)
+        if height is None or width is None:
+            height, width = self.default_size()
+        check_inputs(prompts, prepared, num_frames, height, width, self.size_factor,
+                     self.unet.location_tokens.bank_size, guidance_scale)
+        if output_type not in ("np", "pt"):
+            raise ValueError(f"output_type must be 'np' or 'pt', got {output_type!r}")
+        device, dtype = self._execution_device, self.unet.dtype
+        separate = box_guidance_scale is not None
+        cfg = guidance_scale > 1.0 or separate
+        cond = self._conditioning(prompts, prepared, device, dtype, cfg, separate)
+
+        self.scheduler.set_timesteps(num_inference_steps, device=device)
+        shape = (B, self.unet.config.in_channels, T, height // self.vae_scale_factor, width // self.vae_scale_factor)
+        if latents is None:
+            latents = randn_tensor(shape, generator=generator, device=device, dtype=dtype)
+        elif tuple(latents.shape) != shape:
+            raise ValueError(f"latents have shape {tuple(latents.shape)}, expected {shape}")
+        latents = latents.to(device) * self.scheduler.init_noise_sigma
+        branches = len(cond["encoder_hidden_states"]) // B
+        for t in self.progress_bar(self.scheduler.timesteps):
+            model_in = self.scheduler.scale_model_input(torch.cat([latents] * branches), t)
+            eps = self.unet(model_in, t, **cond).sample.chunk(branches)
+            if not cfg:
+                guided = eps[0]
+            elif separate:  # order: uncond, text only, text + boxes
+                guided = eps[0] + guidance_scale * (eps[1] - eps[0]) + box_guidance_scale * (eps[2] - eps[1])
+            else:  # order: uncond, text + boxes
+                guided = eps[0] + guidance_scale * (eps[1] - eps[0])
+            latents = self.scheduler.step(guided, t, latents).prev_sample
+
+        frames = self.decode_latents(latents)  # [B, T, 3, H, W] in [-1, 1]
+        if output_type == "np":
+            frames = to_uint8(frames)
+        names = clip_names or [f"clip_{b:04d}" for b in range(B)]
+        out = TrackDiffusionPipelineOutput(frames=frames, tracklets=prepared.to_clips(width, height, names))
+        return out if return_dict else (out.frames, out.tracklets)
+
+    def _conditioning(self, prompts, prepared, device, dtype, cfg: bool, separate: bool) -> dict:
+        """UNet keyword inputs for every guidance branch, stacked along the batch."""
+        t = prepared.tensors.to(device)
+        B, T, N = t.present.shape
+        text = self.prompt_encoder.encode(prompts).to(device, dtype)
+        flat = [n for row in prepared.names for n in row]
+        cats = self.prompt_encoder.embed_categories(flat).to(device, dtype).reshape(B, N, -1)
+        slots = torch.arange(N, device=device).expand(B, N)  # any distinct assignment works
+        boxes, present = t.boxes.to(dtype), t.present
+        if not cfg:
+            return dict(encoder_hidden_states=text, boxes=boxes, present=present,
+                        category_embeds=cats, instance_slots=slots)
+        empty = self.prompt_encoder.encode([""] * B).to(device, dtype)
+        none = torch.zeros_like(present)
+        texts = [empty, text, text] if separate else [empty, text]
+        masks = [none, none, present] if separate else [none, present]
+        k = len(texts)
+        return dict(encoder_hidden_states=torch.cat(texts), boxes=boxes.repeat(k, 1, 1, 1),
+                    present=torch.cat(masks), category_embeds=cats.repeat(k, 1, 1),
+                    instance_slots=slots.repeat(k, 1))
+
+    def decode_latents(self, latents: torch.Tensor, chunk: int = 16) -> torch.Tensor:
+        """``[B, C, T, h, w]`` latents -> ``[B, T, 3, H, W]`` frames in [-1, 1]."""
+        B = latents.shape[0]
+        flat = rearrange(latents, "b c t h w -> (b t) c h w")
+        if self.vae is not None:
+            flat = flat / self.vae.config.scaling_factor
+            flat = torch.cat([self.vae.decode(x.to(self.vae.dtype)).sample for x in flat.split(chunk)])
+        return rearrange(flat.float().clamp(-1, 1), "(b t) c h w -> b t c h w", b=B)
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self, path: str | Path, dtype: torch.dtype | None = None, text_encoder: str = MINILM) -> None:
+        """Save unet, vae and scheduler (safetensors) plus the text encoder's spec, not its weights.
+
+        ``text_encoder`` is what :meth:`from_checkpoint` loads (``"minilm"`` or a local folder);
+        ``dtype=torch.float16`` stores half-precision weights (the shipped assets).
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        for name in ("unet", "vae"):
+            module = getattr(self, name)
+            if module is not None:
+                copy = module if dtype is None else _cast_copy(module, dtype)
+                copy.save_pretrained(path / name, safe_serialization=True)
+        self.scheduler.save_pretrained(path / "scheduler")
+        meta = {"text_encoder": str(text_encoder), "text_max_length": self.prompt_encoder.max_length}
+        (path / CHECKPOINT_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, text_encoder: str | None = None,
+                        torch_dtype: torch.dtype = torch.float32) -> "TrackDiffusionPipeline":
+        """Load what :meth:`save_checkpoint` wrote (all local; nothing is downloaded)."""
+        path = Path(path)
+        meta_file = path / CHECKPOINT_FILE
+        if not meta_file.is_file():
+            raise FileNotFoundError(f"{path} is not a TrackDiffusion checkpoint: {meta_file} is missing "
+                                    "(expected unet/, scheduler/, optional vae/ and trackdiffusion.json)")
+        meta = json.loads(meta_file.read_text())
+        unet = TrackDiffusionUNet.from_pretrained(path / "unet", torch_dtype=torch_dtype)
+        vae = AutoencoderKL.from_pretrained(path / "vae", torch_dtype=torch_dtype) if (path / "vae").is_dir() else None
+        scheduler = DPMSolverMultistepScheduler.from_pretrained(path / "scheduler")
+        encoder, tokenizer = load_text_encoder(text_encoder or meta.get("text_encoder", MINILM))
+        return cls(vae, encoder, tokenizer, unet, scheduler, meta.get("text_max_length"))
+
+
+def to_uint8(frames: torch.Tensor) -> np.ndarray:
+    """``[..., 3, H, W]`` in [-1, 1] -> uint8 ``[..., H, W, 3]``."""
+    x = ((frames.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.movedim(-3, -1).cpu().numpy()
+
+
+def _cast_copy(module: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
+    """A copy with floating tensors in ``dtype`` (assigned directly: ModelMixin.to warns on casts)."""
+    clone = copy.deepcopy(module)
+    for tensor in [*clone.parameters(), *clone.buffers()]:
+        if tensor.is_floating_point():
+            tensor.data = tensor.data.to(dtype)
+    return clone

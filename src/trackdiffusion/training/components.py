@@ -1,0 +1,67 @@
+"""Building the models a training run needs from its config (all from local files)."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, DDPMScheduler, DPMSolverMultistepScheduler
+
+from ..models import TrackDiffusionUNet, unet_config
+from ..models.text_encoder import PromptEncoder, load_text_encoder
+from ..models.variants import TRACK_OPTIONS
+from .config import DiffusionConfig, TrainConfig
+
+
+def noise_scheduler(cfg: DiffusionConfig) -> DDPMScheduler:
+    return DDPMScheduler(num_train_timesteps=cfg.num_train_timesteps, beta_schedule=cfg.beta_schedule,
+                         prediction_type=cfg.prediction_type)
+
+
+def sampling_scheduler(train_scheduler: DDPMScheduler) -> DPMSolverMultistepScheduler:
+    """DPM-Solver++ on the training noise schedule (the paper's sampler)."""
+    return DPMSolverMultistepScheduler.from_config(train_scheduler.config, algorithm_type="dpmsolver++")
+
+
+def load_vae(path: str | None) -> AutoencoderKL | None:
+    if path is None:
+        return None
+    if not (Path(path) / "config.json").is_file():
+        raise FileNotFoundError(f"no AutoencoderKL at {path}: expected a diffusers folder with config.json and "
+                                "diffusion_pytorch_model.safetensors (e.g. the vae/ folder of a checkpoint, or the "
+                                "output of `trackdiffusion train-vae`)")
+    vae = AutoencoderKL.from_pretrained(path, local_files_only=True, torch_dtype=torch.float32)
+    return vae.requires_grad_(False).eval()
+
+
+def load_prompt_encoder(cfg: TrainConfig) -> PromptEncoder:
+    return PromptEncoder(*load_text_encoder(cfg.model.text_encoder), max_length=cfg.model.text_max_length)
+
+
+def build_unet(cfg: TrainConfig, text_dim: int, latent_channels: int, vae_factor: int) -> TrackDiffusionUNet:
+    """From our checkpoint, from a diffusers UNet3D (ModelScope), or a fresh preset."""
+    m = cfg.model
+    if m.init_checkpoint:
+        path = Path(m.init_checkpoint) / "unet"
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"model.init_checkpoint: {path} has no TrackDiffusionUNet (config.json missing)")
+        return TrackDiffusionUNet.from_pretrained(path, torch_dtype=torch.float32)
+    preset = unet_config(m.size, m.variant, **m.options)
+    if m.init_unet3d:
+        track = {k: v for k, v in preset.items() if k in TRACK_OPTIONS}
+        track["category_embed_dim"] = text_dim
+        unet = TrackDiffusionUNet.from_unet3d(m.init_unet3d, **track)
+        if unet.config.cross_attention_dim != text_dim:
+            raise ValueError(f"model.init_unet3d expects {unet.config.cross_attention_dim}-d text tokens but "
+                             f"model.text_encoder gives {text_dim}-d: use the text encoder it was trained with")
+        return unet
+    if cfg.data.height % vae_factor or cfg.data.width % vae_factor:
+        raise ValueError(f"data.width/height must be divisible by the VAE factor {vae_factor}")
+    preset.update(cross_attention_dim=text_dim, category_embed_dim=text_dim, in_channels=latent_channels,
+                  out_channels=latent_channels, sample_size=cfg.data.height // vae_factor)
+    accepted = inspect.signature(TrackDiffusionUNet.__init__).parameters
+    unknown = sorted(set(preset) - set(accepted))
+    if unknown:
+        raise ValueError(f"model.options: unknown TrackDiffusionUNet option(s) {unknown}")
+    return TrackDiffusionUNet(**preset)

@@ -1,0 +1,154 @@
+"""Training configuration: one file (YAML, JSON or TOML) -> validated dataclasses.
+
+Every field has a default; unknown or badly typed fields are errors naming the file and the
+field. The resolved configuration is saved as JSON next to every checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+
+import yaml
+
+STAGES = ("image", "video", "full")
+
+
+@dataclass
+class DataConfig:
+    path: str = ""                      # tracklet data set with frames (any format; e.g. a synthetic split dir)
+    num_frames: int = 8                 # T per training clip
+    stride: int = 1                     # frame stride of a window
+    width: int = 64
+    height: int = 64
+    captions: str | None = None         # caption file (json {video: text} or tsv); else captions.json / templates
+    cache_latents: bool = True          # encode every frame once with the VAE and train on the cache
+    num_workers: int = 0                # DataLoader workers (frames are read per batch when not cached)
+
+
+@dataclass
+class ModelConfig:
+    size: str = "tiny"                  # tiny | small | modelscope
+    variant: str = "trackdiffusion"     # trackdiffusion | vanilla
+    options: dict = field(default_factory=dict)  # any TrackDiffusionUNet argument, e.g. enhancer_placement
+    init_unet3d: str | None = None      # local diffusers UNet3DConditionModel folder (ModelScope unet/)
+    init_checkpoint: str | None = None  # our checkpoint (pipeline folder) to start from, e.g. after stage image
+    vae: str | None = None              # local AutoencoderKL folder; None trains in pixel space
+    text_encoder: str = "minilm"        # "minilm" (bundled) or a local CLIP/transformers folder
+    text_max_length: int = 32
+
+
+@dataclass
+class DiffusionConfig:
+    num_train_timesteps: int = 1000
+    beta_schedule: str = "squaredcos_cap_v2"
+    prediction_type: str = "epsilon"    # epsilon | v_prediction
+
+
+@dataclass
+class TrainConfig:
+    output_dir: str = "runs/trackdiffusion"
+    stage: str = "full"                 # image | video | full (paper: image then video)
+    seed: int = 0
+    max_steps: int = 1000
+    batch_size: int = 4                 # per process
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 3e-4
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 1e-2
+    lr_schedule: str = "cosine"         # cosine | constant (both after linear warm-up)
+    warmup_steps: int = 100
+    max_grad_norm: float = 1.0
+    mixed_precision: str = "no"         # no | fp16 | bf16 (GPU)
+    gradient_checkpointing: bool = False
+    ema_decay: float | None = 0.999     # None: no EMA
+    foreground_weight: float = 2.0      # paper Table 5
+    prompt_dropout: float = 0.1         # guidance dropout, drawn independently
+    box_dropout: float = 0.1
+    checkpoint_every: int = 250
+    keep_last: int = 3
+    log_every: int = 10
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+
+    def validate(self, where: str = "config") -> "TrainConfig":
+        checks = [
+            (self.stage in STAGES, "stage", f"must be one of {STAGES}, got {self.stage!r}"),
+            (self.max_steps > 0, "max_steps", f"must be > 0, got {self.max_steps}"),
+            (self.batch_size > 0, "batch_size", f"must be > 0, got {self.batch_size}"),
+            (self.lr_schedule in ("cosine", "constant"), "lr_schedule", f"must be cosine or constant, got {self.lr_schedule!r}"),
+            (self.mixed_precision in ("no", "fp16", "bf16"), "mixed_precision", f"must be no, fp16 or bf16, got {self.mixed_precision!r}"),
+            (self.foreground_weight > 0, "foreground_weight", f"must be > 0, got {self.foreground_weight}"),
+            (0 <= self.prompt_dropout <= 1, "prompt_dropout", f"must be in [0, 1], got {self.prompt_dropout}"),
+            (0 <= self.box_dropout <= 1, "box_dropout", f"must be in [0, 1], got {self.box_dropout}"),
+            (self.ema_decay is None or 0 < self.ema_decay < 1, "ema_decay", f"must be in (0, 1) or null, got {self.ema_decay}"),
+            (self.checkpoint_every > 0 and self.keep_last > 0, "checkpoint_every", "checkpoint_every and keep_last must be > 0"),
+            (bool(self.data.path), "data.path", "is required (a tracklet data set with frames)"),
+            (self.data.num_frames > 0 and self.data.stride > 0, "data.num_frames", "num_frames and stride must be > 0"),
+            (self.diffusion.prediction_type in ("epsilon", "v_prediction"), "diffusion.prediction_type",
+             f"must be epsilon or v_prediction, got {self.diffusion.prediction_type!r}"),
+        ]
+        for ok, name, message in checks:
+            if not ok:
+                raise ValueError(f"{where}: {name} {message}")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def _build(cls, values: dict, where: str):
+    if not isinstance(values, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(values).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {unknown}; known: {sorted(known)}")
+    kwargs = {}
+    for name, value in values.items():
+        default = getattr(cls(), name)
+        if value is None and "None" in str(known[name].type):
+            kwargs[name] = None
+            continue
+        if is_dataclass(default):
+            kwargs[name] = _build(type(default), value, f"{where}.{name}")
+        elif isinstance(default, tuple):
+            kwargs[name] = tuple(value)
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"{where}.{name}: expected true/false, got {value!r}")
+        elif isinstance(default, (int, float)) and not isinstance(default, bool) and default is not None:
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ValueError(f"{where}.{name}: expected a number, got {value!r}")
+            kwargs[name] = type(default)(value) if isinstance(default, float) else value
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
+    """Read a YAML / JSON / TOML training config; ``overrides`` are dotted keys (``data.path``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"training config {path} does not exist")
+    text = path.read_text()
+    if path.suffix in (".yaml", ".yml"):
+        values = yaml.safe_load(text) or {}
+    elif path.suffix == ".toml":
+        values = tomllib.loads(text)
+    elif path.suffix == ".json":
+        values = json.loads(text)
+    else:
+        raise ValueError(f"{path}: unknown config type {path.suffix!r} (use .yaml, .json or .toml)")
+    for key, value in (overrides or {}).items():
+        node = values
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return _build(TrainConfig, values, str(path)).validate(str(path))

@@ -1,0 +1,92 @@
+"""Foreground re-weighting, guidance dropout, stages and the training config."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trackdiffusion.models import TrackDiffusionUNet
+from trackdiffusion.training.config import load_config
+from trackdiffusion.training.foreground_reweighting import foreground_weights, weighted_mse
+from trackdiffusion.training.guidance_dropout import guidance_dropout
+from trackdiffusion.training.objective import random_slots
+from trackdiffusion.training.stages import trainable_parameters
+
+from ..models.conftest import TINY
+
+
+def test_foreground_map_marks_touched_cells_and_has_mean_one():
+    boxes = torch.tensor([[[[0.25, 0.25, 0.5, 0.75]]]])  # [B=1, T=1, N=1, 4] on a 4x4 latent grid
+    w = foreground_weights(boxes, torch.ones(1, 1, 1, dtype=torch.bool), 4, 4, weight=2.0)
+    assert w.shape == (1, 1, 1, 4, 4)
+    inside = torch.zeros(4, 4, dtype=torch.bool)
+    inside[1:3, 1:2] = True  # rows 1-2 (y in [0.25, 0.75)), column 1 (x in [0.25, 0.5))
+    raw = 1.0 + inside.float()
+    torch.testing.assert_close(w[0, 0, 0], raw / raw.mean())
+    assert w.mean().item() == pytest.approx(1.0)
+
+
+def test_foreground_map_ignores_absent_boxes_and_weight_one_is_flat():
+    boxes = torch.tensor([[[[0.0, 0.0, 0.5, 0.5]]]])
+    absent = foreground_weights(boxes, torch.zeros(1, 1, 1, dtype=torch.bool), 4, 4, weight=3.0)
+    assert torch.equal(absent, torch.ones_like(absent))
+    flat = foreground_weights(boxes, torch.ones(1, 1, 1, dtype=torch.bool), 4, 4, weight=1.0)
+    assert torch.equal(flat, torch.ones_like(flat))
+
+
+def test_weighted_mse_weights_the_error():
+    pred, target = torch.zeros(1, 1, 1, 1, 2), torch.tensor([[[[[1.0, 2.0]]]]])
+    w = torch.tensor([[[[[0.5, 1.5]]]]])
+    assert weighted_mse(pred, target, w).item() == pytest.approx((0.5 * 1 + 1.5 * 4) / 2)
+
+
+def test_guidance_dropout_rates_are_independent():
+    g = torch.Generator().manual_seed(0)
+    n = 20000
+    captions, present = guidance_dropout(["x"] * n, torch.ones(n, 2, 3, dtype=torch.bool), 0.1, 0.3, g)
+    dropped_prompt = torch.tensor([c == "" for c in captions])
+    dropped_boxes = ~present.any(dim=(1, 2))
+    assert dropped_prompt.float().mean().item() == pytest.approx(0.1, abs=0.01)
+    assert dropped_boxes.float().mean().item() == pytest.approx(0.3, abs=0.01)
+    both = (dropped_prompt & dropped_boxes).float().mean().item()
+    assert both == pytest.approx(0.03, abs=0.006)  # independent draws
+
+
+def test_random_slots_are_distinct_and_in_the_bank():
+    slots = random_slots(5, 7, 16, torch.Generator().manual_seed(0))
+    assert slots.shape == (5, 7) and slots.max() < 16
+    assert all(len(set(row.tolist())) == 7 for row in slots)
+    with pytest.raises(ValueError, match="identity_bank_size"):
+        random_slots(1, 17, 16, torch.Generator())
+
+
+@pytest.mark.parametrize("stage,trained,frozen", [
+    ("image", ["fuser", "location_tokens.mlp"], ["temp_convs", "enhancer", "location_tokens.identity", "conv_in"]),
+    ("video", ["temp_convs", "temp_attentions", "transformer_in", "enhancer", "trajectory_encoder",
+               "instance_injector", "location_tokens.identity"], ["fuser", "location_tokens.mlp",
+                                                           "attentions.0.transformer_blocks.0.attn2"]),
+])
+def test_stages_select_their_parameters(stage, trained, frozen):
+    model = TrackDiffusionUNet(**TINY)
+    names = [n for n, _ in trainable_parameters(model, stage)]
+    for part in trained:
+        assert any(f".{part}." in f".{n}" for n in names), part
+    for part in frozen:
+        assert not any(f".{part}." in f".{n}" for n in names), part
+    assert all(p.requires_grad == (n in names) for n, p in model.named_parameters())
+
+
+def test_config_errors_name_the_field(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("stage: sideways\ndata: {path: x}\n")
+    with pytest.raises(ValueError, match="stage must be one of"):
+        load_config(path)
+    path.write_text("data: {path: x, colour: red}\n")
+    with pytest.raises(ValueError, match=r"data: unknown field\(s\) \['colour'\]"):
+        load_config(path)
+    path.write_text("batch_size: four\ndata: {path: x}\n")
+    with pytest.raises(ValueError, match="batch_size: expected a number"):
+        load_config(path)
+    path.write_text("data: {path: x}\nema_decay: null\n")
+    cfg = load_config(path, {"data.num_frames": 3})
+    assert cfg.ema_decay is None and cfg.data.num_frames == 3
