@@ -18,6 +18,8 @@ VARIANTS = [
     dict(use_identity_embedding=False),
     dict(use_instance_enhancer=False),
     dict(spatial_position_embedding=False),
+    dict(box_attention=True),
+    dict(box_attention=True, instance_injection="self"),
 ]
 
 

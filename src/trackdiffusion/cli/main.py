@@ -5,6 +5,8 @@ Each module below registers its commands on :data:`app` when imported.
 
 from . import data_commands  # noqa: F401  (synth, show)
 from . import format_commands  # noqa: F401  (convert, validate)
+from . import eval_commands  # noqa: F401  (evaluate ...)
+from . import model_commands  # noqa: F401  (train, train-vae, generate)
 from .app import app
 
 __all__ = ["app"]

@@ -33,7 +33,8 @@ class MaskedAttention(nn.Module):
         Args:
             x: ``[B, Lq, C]`` queries.
             context: ``[B, Lk, Cc]`` keys/values; ``x`` itself when None.
-            key_mask: ``[B, Lk]`` bool, True where a key may be attended to.
+            key_mask: bool, True where a key may be attended to: ``[B, Lk]`` (the same for every
+                query) or ``[B, Lq, Lk]`` (per query).
 
         Returns:
             ``[B, Lq, C]``; rows with no valid key are zero.
@@ -42,16 +43,15 @@ class MaskedAttention(nn.Module):
         q, k, v = self.to_q(x), self.to_k(context), self.to_v(context)
         # [B, L, heads*d] -> [B, heads, L, d]
         q, k, v = (rearrange(t, "b l (h d) -> b h l d", h=self.heads) for t in (q, k, v))
-        mask = None
-        empty = None
+        mask = empty = None
         if key_mask is not None:
-            empty = ~key_mask.any(dim=1)  # [B]: no key at all
+            per_query = key_mask if key_mask.dim() == 3 else key_mask[:, None, :]  # [B, Lq or 1, Lk]
+            empty = ~per_query.any(dim=-1)  # rows with no key at all
             # Let empty rows attend everywhere (finite softmax), then zero them below.
-            safe = key_mask | empty[:, None]
-            mask = safe[:, None, None, :]  # [B, 1, 1, Lk]
+            mask = (per_query | empty[..., None])[:, None]  # [B, 1, Lq or 1, Lk]
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         out = rearrange(out, "b h l d -> b l (h d)")
         out = self.to_out[1](self.to_out[0](out))
         if empty is not None and bool(empty.any()):
-            out = out.masked_fill(empty[:, None, None], 0.0)
+            out = out.masked_fill(empty[..., None], 0.0)
         return out

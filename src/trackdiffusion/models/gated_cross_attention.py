@@ -33,13 +33,14 @@ class GatedCrossAttention(nn.Module):
         self.position = CellPositionEmbedding(query_dim, num_freqs) if position_embedding else None
 
     def forward(self, x: torch.Tensor, instances: torch.Tensor, instance_mask: torch.Tensor,
-                hw: tuple[int, int]) -> torch.Tensor:
+                hw: tuple[int, int], cell_mask: torch.Tensor | None = None) -> torch.Tensor:
         """
         Args:
             x: ``[B*T, H*W, C]`` visual tokens of each frame.
             instances: ``[B*T, N, D]`` enhanced instance tokens of that frame.
             instance_mask: ``[B*T, N]`` bool, True where the instance is present.
             hw: ``(H, W)`` of the feature map.
+            cell_mask: optional ``[B*T, H*W, N]``: each visual token reads only these instances.
 
         Returns:
             ``[B*T, H*W, C]``.
@@ -47,7 +48,8 @@ class GatedCrossAttention(nn.Module):
         BT = x.shape[0]
         null = self.null_token.expand(BT, 1, -1)
         context = torch.cat([null, instances], dim=1)  # [BT, 1+N, D]
-        mask = torch.cat([instance_mask.new_ones(BT, 1), instance_mask], dim=1)
+        visible = instance_mask[:, None, :] if cell_mask is None else cell_mask  # [BT, 1 or HW, N]
+        mask = torch.cat([visible.new_ones(BT, visible.shape[1], 1), visible], dim=2)  # null always visible
         query = self.norm1(x)
         if self.position is not None:
             query = query + self.position(*hw, like=x)

@@ -50,20 +50,24 @@ class GatedSelfAttention(nn.Module):
         self.position = CellPositionEmbedding(query_dim, num_freqs) if position_embedding else None
 
     def forward(self, x: torch.Tensor, objects: torch.Tensor, object_mask: torch.Tensor,
-                hw: tuple[int, int]) -> torch.Tensor:
+                hw: tuple[int, int], cell_mask: torch.Tensor | None = None) -> torch.Tensor:
         """
         Args:
             x: ``[B*T, H*W, C]`` visual tokens of each frame.
             objects: ``[B*T, N, D]`` tokens of the instances in that frame.
             object_mask: ``[B*T, N]`` bool, True where the instance is present.
             hw: ``(H, W)`` of the feature map.
+            cell_mask: optional ``[B*T, H*W, N]``: each visual token reads only these instances.
 
         Returns:
             ``[B*T, H*W, C]``.
         """
-        n_visual = x.shape[1]
+        BT, n_visual = x.shape[:2]
         visual = x if self.position is None else x + self.position(*hw, like=x)
         tokens = self.norm1(torch.cat([visual, self.linear(objects)], dim=1))  # [BT, HW+N, C]
-        mask = torch.cat([object_mask.new_ones(x.shape[0], n_visual), object_mask], dim=1)
-        x = x + torch.tanh(self.alpha_attn) * self.attn(tokens, key_mask=mask)[:, :n_visual]
+        objects_visible = object_mask[:, None, :] if cell_mask is None else cell_mask  # [BT, 1 or HW, N]
+        mask = torch.cat([objects_visible.new_ones(BT, objects_visible.shape[1], n_visual),
+                          objects_visible], dim=2)  # [BT, 1 or HW, HW+N]
+        # TS(.) keeps the visual outputs, so only visual tokens need to be queries.
+        x = x + torch.tanh(self.alpha_attn) * self.attn(tokens[:, :n_visual], tokens, key_mask=mask)
         return x + torch.tanh(self.alpha_dense) * self.ff(self.norm2(x))

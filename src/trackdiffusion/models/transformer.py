@@ -44,9 +44,10 @@ class TrackTransformerBlock(BasicTransformerBlock):
         """
         x = self.attn1(self.norm1(x)) + x
         if track is not None:
-            x = self.fuser(x, track.tokens, track.frame_mask, hw)  # Eq. 5
+            cells = track.cell_mask(*hw)
+            x = self.fuser(x, track.tokens, track.frame_mask, hw, cells)  # Eq. 5
             if instances is not None and self.instance_injector is not None:
-                x = self.instance_injector(x, instances, track.frame_mask, hw)  # Eq. 8
+                x = self.instance_injector(x, instances, track.frame_mask, hw, cells)  # Eq. 8
         x = self.attn2(self.norm2(x), encoder_hidden_states=encoder_hidden_states) + x
         return self.ff(self.norm3(x)) + x
 

@@ -79,6 +79,7 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         roi_output_size: int = 2,
         roi_sampling_ratio: int = 2,
         spatial_position_embedding: bool = True,
+        box_attention: bool = False,
     ):
         super().__init__()
         check_track_options(enhancer_placement, instance_injection)
@@ -249,7 +250,8 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         boxes = (boxes * present[..., None]).to(self.dtype)
         tokens = self.location_tokens(boxes, category_embeds.to(self.dtype), instance_slots)
         trajectory = self.trajectory_encoder(boxes, present) if self.trajectory_encoder is not None and temporal else None
-        return TrackConditioning(rearrange(tokens, "b t n d -> (b t) n d"), boxes, present, trajectory, temporal)
+        return TrackConditioning(rearrange(tokens, "b t n d -> (b t) n d"), boxes, present, trajectory, temporal,
+                                 self.config.box_attention)
 
 
 def _has_attention(kind: str) -> bool:

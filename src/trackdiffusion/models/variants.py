@@ -3,6 +3,9 @@
 - ``enhancer_placement``: ``decoder`` (default) | ``encoder`` | ``both`` (Table 7).
 - ``instance_injection``: ``cross`` (default, Eq. 8) | ``self`` (Table 6).
 - ``use_identity_embedding`` / ``use_instance_enhancer`` on/off (Table 4).
+- ``box_attention``: a visual token reads only the instances whose box covers it (the authors'
+  masked "box attention" variant). It gives a model trained from scratch the box-to-pixel routing
+  for free, which the tiny CPU default needs; models started from pretrained weights learn it.
 - variant ``vanilla``: location tokens + gated self-attention only (the paper's Vanilla baseline).
 - sizes: ``tiny`` (the CPU embedded default), ``small``, ``modelscope`` (ModelScope T2V's shape).
 """
@@ -14,6 +17,7 @@ TRACK_OPTIONS = (
     "category_embed_dim", "location_token_dim", "location_mlp_dim", "fourier_freqs", "identity_bank_size",
     "use_identity_embedding", "use_instance_enhancer", "enhancer_placement", "instance_injection",
     "enhancer_dim", "trajectory_dim", "roi_output_size", "roi_sampling_ratio", "spatial_position_embedding",
+    "box_attention",
 )
 
 PLACEMENTS = {"decoder": ("up",), "encoder": ("down",), "both": ("down", "up")}
@@ -27,7 +31,7 @@ SIZES: dict[str, dict] = {
         up_block_types=("UpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D"),
         layers_per_block=1, attention_head_dim=16, norm_num_groups=8, cross_attention_dim=384,
         category_embed_dim=384, location_token_dim=128, location_mlp_dim=128, enhancer_dim=64,
-        trajectory_dim=64,
+        trajectory_dim=64, box_attention=True,
     ),
     "small": dict(
         block_out_channels=(64, 128, 256, 256), layers_per_block=2, attention_head_dim=32,

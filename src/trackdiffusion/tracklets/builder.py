@@ -9,6 +9,7 @@ reported in full in one go. Boxes partly outside the frame are clipped and count
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,42 +63,62 @@ class ClipBuilder:
         self._rows: dict[int, dict[int, _Row]] = {}
         self._category: dict[int, int] = {}
         self._crowd: dict[int, bool] = {}
-        if not (isinstance(width, (int, np.integer)) and isinstance(height, (int, np.integer))) \
-                or width <= 0 or height <= 0:
+        # Boxes are only checked against a valid frame (a None or float size would crash box_problems).
+        self._size_ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
+                            for v in (width, height))
+        if not self._size_ok:
             log.add(where, f"frame size must be positive integers, got width={width!r} height={height!r}")
+
+    def check_size(self, width, height, where: str) -> None:
+        """Report a per-frame size (e.g. an image record) that differs from the clip's."""
+        if (width, height) != (self.width, self.height):
+            self.log.add(where, f"frame size {width}x{height} differs from the {self.width}x{self.height} "
+                                f"of {self.where}")
 
     def add_box(self, instance_id: int, frame: int, xyxy, category_id: int, where: str, *,
                 visibility: float | None = None, score: float | None = None,
-                attributes: dict[str, float] | None = None, iscrowd: bool = False) -> None:
-        """Record the box of ``instance_id`` in ``frame``; ``where`` names the record and field."""
+                attributes: dict[str, float] | None = None, iscrowd: bool = False,
+                fields: Mapping[str, str] | None = None) -> None:
+        """Record the box of ``instance_id`` in ``frame``; ``where`` names the record.
+
+        ``fields`` names the record's field for each checked value (keys ``box``, ``frame``,
+        ``category``, ``visibility``, ``score``) so a problem points at it, e.g.
+        ``{"box": "bbox", "category": "category_id"}``; without it problems point at the record.
+        """
+        def at(value: str) -> str:
+            return f"{where}: {fields[value]}" if fields and value in fields else where
+
         box = np.asarray(xyxy, dtype=np.float64)
         if box.shape != (4,):
-            self.log.add(where, f"expected 4 box numbers, got {list(np.ravel(box))}")
+            self.log.add(at("box"), f"expected 4 box numbers, got {np.ravel(box).tolist()}")
             return
         if self.num_frames is not None and not 0 <= frame < self.num_frames:
-            self.log.add(where, f"frame index {frame} out of range [0, {self.num_frames})")
+            self.log.add(at("frame"), f"frame index {frame} out of range [0, {self.num_frames})")
             return
         if frame < 0:
-            self.log.add(where, f"frame index {frame} is negative")
+            self.log.add(at("frame"), f"frame index {frame} is negative")
             return
         if category_id not in self.categories:
-            self.log.add(where, f"unknown category {category_id!r} (known: {sorted(self.categories)})")
+            self.log.add(at("category"), f"unknown category {category_id!r} (known: {sorted(self.categories)})")
             return
         known = self._category.setdefault(instance_id, category_id)
         if known != category_id:
-            self.log.add(where, f"instance {instance_id} changes category from {known} to {category_id}")
+            self.log.add(at("category"), f"instance {instance_id} changes category from {known} to {category_id}")
             return
         rows = self._rows.setdefault(instance_id, {})
         if frame in rows:
             self.log.add(where, f"duplicate box for instance {instance_id} in frame {frame} "
                                 f"(first at {rows[frame].where})")
             return
-        found = box_problems(box, self.width, self.height, where) if self.width > 0 else []
+        found = box_problems(box, self.width, self.height, at("box")) if self._size_ok else []
         if found:
             self.log.problems.extend(found)
             return
         if visibility is not None and not (np.isfinite(visibility) and 0 <= visibility <= 1):
-            self.log.add(where, f"visibility {visibility} is not in [0, 1]")
+            self.log.add(at("visibility"), f"visibility {visibility} is not in [0, 1]")
+            return
+        if score is not None and not np.isfinite(score):
+            self.log.add(at("score"), f"score {score} is not finite")
             return
         self._crowd[instance_id] = self._crowd.get(instance_id, False) or bool(iscrowd)
         rows[frame] = _Row(frame, box, visibility, score, dict(attributes or {}), where)
@@ -108,7 +129,9 @@ class ClipBuilder:
             self.num_frames = 1 + max((f for rows in self._rows.values() for f in rows), default=-1)
         T = self.num_frames
         instances = [self._instance(iid, rows, T) for iid, rows in self._rows.items()]
-        return Clip(name=self.name, width=int(self.width), height=int(self.height), num_frames=T,
+        # With an invalid size the log already holds a problem; keep the values as given for it.
+        width, height = (int(self.width), int(self.height)) if self._size_ok else (self.width, self.height)
+        return Clip(name=self.name, width=width, height=height, num_frames=T,
                     categories=self.categories, instances=instances, **self.clip_fields)
 
     def _instance(self, iid: int, rows: dict[int, _Row], T: int) -> Instance:
@@ -129,6 +152,7 @@ class ClipBuilder:
                 attributes[k][f] = v
         inst = Instance(iid, self._category[iid], boxes, present, visibility, score, attributes,
                         self._crowd.get(iid, False))
-        self.log.clipped += clip_to_frame(inst, self.width, self.height)
+        if self._size_ok:
+            self.log.clipped += clip_to_frame(inst, self.width, self.height)
         return inst
 

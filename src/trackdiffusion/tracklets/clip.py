@@ -54,7 +54,12 @@ class Instance:
         """One score for the whole track: the mean over present frames."""
         if self.score is None or not self.present.any():
             return None
-        return float(np.mean(self.score[self.present]))
+        scores = self.score[self.present]
+        # A constant score must come back unchanged (results files round-trip through this), and
+        # np.mean of n equal floats can differ from them in the last bit.
+        if np.all(scores == scores[0]):
+            return float(scores[0])
+        return float(np.mean(scores))
 
     def take_frames(self, index: np.ndarray) -> "Instance":
         """A copy restricted to the frames ``index`` (in that order)."""
@@ -186,8 +191,11 @@ class Clip:
             b = inst.boxes
             b[:, [0, 2]] = b[:, [0, 2]] * scale_x - offset_x
             b[:, [1, 3]] = b[:, [1, 3]] * scale_y - offset_y
-            clipped += clip_to_frame(inst, out.width, out.height)
+            moved = b.copy()
+            clip_to_frame(inst, out.width, out.height)
             gone = inst.present & ~((b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]))
+            # A box that left the frame is counted as gone, not also as clipped.
+            clipped += int((inst.present & ~gone & np.any(b != moved, axis=1)).sum())
             vanished += int(gone.sum())
             inst.present[gone] = False
             b[gone] = np.nan

@@ -104,9 +104,9 @@ def collate_tracklets(items: list[TrackletTensors]) -> TrackletTensors:
     ref = items[0].boxes
     out = TrackletTensors(
         boxes=ref.new_zeros(B, T, N, 4),
-        present=torch.zeros(B, T, N, dtype=torch.bool),
-        category_ids=torch.full((B, N), -1, dtype=torch.long),
-        instance_ids=torch.full((B, N), -1, dtype=torch.long),
+        present=torch.zeros(B, T, N, dtype=torch.bool, device=ref.device),
+        category_ids=torch.full((B, N), -1, dtype=torch.long, device=ref.device),
+        instance_ids=torch.full((B, N), -1, dtype=torch.long, device=ref.device),
         visibility=ref.new_zeros(B, T, N),
     )
     for b, x in enumerate(items):

@@ -1,12 +1,14 @@
 """Foreground re-weighting of the diffusion loss (paper Sec. 4.3, Table 5; after GeoDiffusion).
 
-Latent cells touched by a present box get weight ``w`` (default 2.0), the rest 1; each clip's map
+Latent cells touched by a present box (see :func:`box_cell_mask`) get weight ``w`` (default 2.0), the rest 1; each clip's map
 is then divided by its mean, so the loss scale does not depend on how much of the clip is covered.
 """
 
 from __future__ import annotations
 
 import torch
+
+from ..models.box_masks import box_cell_mask
 
 
 def foreground_weights(boxes: torch.Tensor, present: torch.Tensor, height: int, width: int,
@@ -21,14 +23,7 @@ def foreground_weights(boxes: torch.Tensor, present: torch.Tensor, height: int, 
     Returns:
         ``[B, 1, T, h, w]`` weights with mean 1 per clip.
     """
-    B, T, N, _ = boxes.shape
-    ys = torch.arange(height, device=boxes.device, dtype=boxes.dtype) / height  # cell top edges
-    xs = torch.arange(width, device=boxes.device, dtype=boxes.dtype) / width
-    x0, y0, x1, y1 = (boxes[..., i, None] for i in range(4))  # [B, T, N, 1]
-    # A cell [y, y + 1/h) x [x, x + 1/w) is touched when it overlaps the box with positive area.
-    in_y = (y1 > ys) & (y0 < ys + 1.0 / height)  # [B, T, N, h]
-    in_x = (x1 > xs) & (x0 < xs + 1.0 / width)  # [B, T, N, w]
-    touched = (in_y[..., :, None] & in_x[..., None, :] & present[..., None, None]).any(dim=2)  # [B, T, h, w]
+    touched = box_cell_mask(boxes, present, height, width).any(dim=2)  # [B, T, h, w]
     weights = 1.0 + (weight - 1.0) * touched.to(boxes.dtype)
     weights = weights / weights.mean(dim=(1, 2, 3), keepdim=True)
     return weights[:, None]

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 from diffusers import AutoencoderKL
+from diffusers.optimization import get_scheduler
 
 from ..tracklets.loader import ClipDataset, read_clip_frames
 from ..video.transform import resize_crop_frames
@@ -82,7 +83,9 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
                         layers_per_block=cfg.layers_per_block, latent_channels=cfg.latent_channels,
                         norm_num_groups=cfg.norm_num_groups, sample_size=cfg.size)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
-    vae, optimizer = acc.prepare(vae, optimizer)
+    schedule = get_scheduler("cosine", optimizer, num_warmup_steps=min(100, cfg.max_steps // 10),
+                             num_training_steps=cfg.max_steps)
+    vae, optimizer, schedule = acc.prepare(vae, optimizer, schedule)
     step = 0
     resume = latest_checkpoint(out)
     if resume is not None:
@@ -100,12 +103,13 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
             loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + cfg.kl_weight * posterior.kl().mean()
             acc.backward(loss)
             optimizer.step()
+            schedule.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
             running.append(loss.item())
             if step % cfg.log_every == 0 or step == cfg.max_steps:
                 rate = len(running) / (time.perf_counter() - t0)
-                log.append(step, sum(running) / len(running), cfg.learning_rate, rate)
+                log.append(step, sum(running) / len(running), schedule.get_last_lr()[0], rate)
                 bar.update(task, info=f"loss {sum(running) / len(running):.4f}  {rate:.2f} it/s")
                 running, t0 = [], time.perf_counter()
             bar.update(task, completed=step)

@@ -1,0 +1,192 @@
+"""``evaluate``: TrackAP, SOT, HOTA and FVD from the command line.
+
+Each subcommand prints its table (Markdown) and, with ``--out DIR``, writes ``DIR/<metric>.json``
+(schema in :mod:`trackdiffusion.evaluation.report`) and ``DIR/<metric>.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..evaluation.report import Report
+from ..tracklets.dataset import TrackletDataset
+from ..tracklets.formats import FORMATS, detect_format, read_mot_results, read_tracklets, read_ytvis_results
+from .app import app
+
+console = Console(stderr=True)
+evaluate_app = typer.Typer(help="Measure tracklets, tracker outputs and generated videos (paper Tables 1-3).")
+app.add_typer(evaluate_app, name="evaluate")
+
+PRED_FORMATS = ("auto", "ytvis-results", "mot-results", *FORMATS)
+_GT_HELP = "Ground-truth tracklets (any format read_tracklets understands: file or folder)."
+_PRED_HELP = ("Predictions: a YouTube-VIS results json, MOTChallenge tracker results (.txt or a folder of "
+              "<clip>.txt) or any tracklet format with per-frame scores.")
+_OUT_HELP = "Folder to write <metric>.json and <metric>.md to."
+
+
+@evaluate_app.callback(invoke_without_command=True)
+def evaluate(ctx: typer.Context) -> None:
+    """Measure tracklets, tracker outputs and generated videos; see the subcommands."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+def _prediction_format(path: Path) -> str:
+    """``auto``: a json holding a list is a results file, bare ``.txt`` files are tracker results."""
+    if path.is_file() and path.suffix == ".json":
+        with path.open(encoding="utf-8") as f:
+            head = f.read(256).lstrip()
+        if head.startswith("["):
+            return "ytvis-results"
+    if path.is_file() and path.suffix == ".txt" and path.name not in ("groundtruth.txt", "list.txt"):
+        return "mot-results"
+    if path.is_dir() and any(path.glob("*.txt")) and not (path / "gt" / "gt.txt").is_file() \
+            and not (path / "groundtruth.txt").is_file() and not (path / "list.txt").is_file():
+        return "mot-results"
+    return detect_format(path)
+
+
+def _read_pair(gt: Path, pred: Path, gt_format: Optional[str],
+               pred_format: str) -> tuple[TrackletDataset, TrackletDataset]:
+    truth = read_tracklets(gt, gt_format)
+    kind = _prediction_format(pred) if pred_format == "auto" else pred_format
+    if kind == "ytvis-results":
+        return truth, read_ytvis_results(pred, truth)
+    if kind == "mot-results":
+        return truth, read_mot_results(pred, truth)
+    return truth, read_tracklets(pred, kind)
+
+
+def _finish(report: Report, out: Optional[Path]) -> None:
+    typer.echo(report.to_markdown())
+    if out is not None:
+        json_path, md_path = report.write(out)
+        console.print(f"wrote {escape(str(json_path))} and {escape(str(md_path))}", highlight=False, soft_wrap=True)
+
+
+def _fail(err: Exception) -> typer.Exit:
+    console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _check_pred_format(value: str) -> str:
+    if value not in PRED_FORMATS:
+        raise typer.BadParameter(f"expected one of {', '.join(PRED_FORMATS)}")
+    return value
+
+
+_GT = typer.Option(..., "--gt", help=_GT_HELP, exists=True)
+_PRED = typer.Option(..., "--pred", help=_PRED_HELP, exists=True)
+_GT_FORMAT = typer.Option(None, "--gt-format", help="Format of --gt (default: detected).")
+_PRED_FORMAT = typer.Option("auto", "--pred-format", callback=_check_pred_format,
+                            help=f"Format of --pred: {', '.join(PRED_FORMATS)}.")
+_OUT = typer.Option(None, "--out", help=_OUT_HELP)
+
+
+@evaluate_app.command()
+def trackap(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORMAT,
+            pred_format: str = _PRED_FORMAT, out: Optional[Path] = _OUT) -> None:
+    """TrackAP: YouTube-VIS video AP on boxes (x100; -1 = no ground truth in that area range)."""
+    # Metric modules are imported per command: torch and TrackEval make `--help` slow otherwise.
+    from ..evaluation.trackap import SUMMARY, track_ap
+
+    try:
+        truth, predicted = _read_pair(gt, pred, gt_format, pred_format)
+        values = track_ap(truth, predicted)
+    except (ValueError, OSError) as err:
+        raise _fail(err) from None
+    report = Report("trackap", "TrackAP (YouTube-VIS video AP on boxes)", list(SUMMARY),
+                    units="x100; -1 = undefined (no ground truth in that area range)",
+                    settings={"gt": str(gt), "pred": str(pred), "clips": len(truth),
+                              "categories": len(truth.categories), "iou_thresholds": "0.50:0.05:0.95",
+                              "max_dets": "1, 10, 100", "areas": "small <= 128^2 <= medium <= 256^2 <= large"})
+    _finish(report.add_row("all", values), out)
+
+
+@evaluate_app.command()
+def sot(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORMAT,
+        pred_format: str = _PRED_FORMAT, per_sequence: bool = typer.Option(False, "--per-sequence",
+                                                                           help="Add a row per target."),
+        out: Optional[Path] = _OUT) -> None:
+    """Single-object tracking: Success / Precision / Norm. precision (OPE) and AO / SR (GOT-10k), x100.
+
+    Every ground-truth instance is one target; the predicted instance with the same id is its track.
+    """
+    from ..evaluation.sot import sot_evaluate
+
+    try:
+        results = sot_evaluate(*_read_pair(gt, pred, gt_format, pred_format))
+    except (ValueError, OSError) as err:
+        raise _fail(err) from None
+    columns = ["success", "precision", "norm_precision", "AO", "SR0.5", "SR0.75", "sequences", "frames"]
+    report = Report("sot", "Single-object tracking", columns, units="x100 (counts as is)",
+                    settings={"gt": str(gt), "pred": str(pred),
+                              "ope": "mmtracking eval_sot_ope, visible frames, mean over sequences",
+                              "got10k": "frames after the first where visible, pooled over sequences"})
+    report.add_row("overall", results["overall"])
+    if per_sequence:
+        for name, values in results["per_sequence"].items():
+            report.add_row(name, values)
+    _finish(report, out)
+
+
+@evaluate_app.command()
+def hota(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORMAT,
+         pred_format: str = _PRED_FORMAT,
+         category: Optional[List[str]] = typer.Option(
+             None, "--category", help="Evaluate only this category (repeatable; filters both sides, so the "
+                                      "predictions need categories, unlike MOT tracker rows)."),
+         out: Optional[Path] = _OUT) -> None:
+    """HOTA, MOTA, IDF1 (TrackEval, MOTChallenge rules, class-agnostic), x100; counts as is."""
+    from ..evaluation.hota import hota_metrics
+
+    try:
+        truth, predicted = _read_pair(gt, pred, gt_format, pred_format)
+        ids = None if not category else [truth.category_id(name) for name in category]
+        values = hota_metrics(truth, predicted, ids)
+    except (ValueError, KeyError, OSError) as err:
+        raise _fail(err) from None
+    columns = ["HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP", "IDF1", "IDR", "IDP", "IDSW", "Frag",
+               "MT", "ML", "CLR_FP", "CLR_FN"]
+    report = Report("hota", "HOTA / CLEAR / Identity (TrackEval)", columns, units="x100 (counts as is)",
+                    settings={"gt": str(gt), "pred": str(pred), "sequences": values["sequences"],
+                              "categories": ", ".join(category) if category else "all (class-agnostic)",
+                              "match_iou": 0.5})
+    _finish(report.add_row("all", values), out)
+
+
+@evaluate_app.command()
+def fvd(real: Path = typer.Option(..., "--real", help="Folder of real videos (files or frame folders).",
+                                  exists=True, file_okay=False),
+        generated: Path = typer.Option(..., "--generated", help="Folder of generated videos.",
+                                       exists=True, file_okay=False),
+        i3d_weights: Optional[Path] = typer.Option(
+            None, "--i3d-weights", help="Local Kinetics-400 I3D state dict (pytorch-i3d rgb_imagenet.pt)."),
+        clip_length: int = typer.Option(16, "--clip-length", help="Frames per clip (the first ones; >= 9)."),
+        resolution: int = typer.Option(224, "--resolution", help="Frames are resized to this square size."),
+        batch_size: int = typer.Option(4, "--batch-size", help="Clips per I3D forward pass."),
+        device: str = typer.Option("cpu", "--device", help="torch device for I3D."),
+        out: Optional[Path] = _OUT) -> None:
+    """FVD between two folders of videos: I3D logits of the first 16 frames at 224x224 (the defaults)."""
+    from ..evaluation.fvd import fvd_from_dirs
+
+    try:
+        result = fvd_from_dirs(real, generated, i3d_weights, clip_length=clip_length, resolution=resolution,
+                               batch_size=batch_size, device=device)
+    except (ValueError, OSError) as err:
+        raise _fail(err) from None
+    console.print(str(result), highlight=False, soft_wrap=True)
+    columns = ["FVD", "real_clips", "generated_clips", "clip_length", "resolution"]
+    report = Report("fvd", "FVD (I3D Kinetics-400 logits)", columns, units="squared Frechet distance",
+                    settings={"real": str(real), "generated": str(generated), "i3d_weights": str(i3d_weights),
+                              "frames": f"first {clip_length}, bilinear to {resolution}x{resolution}, [-1, 1]"})
+    report.add_row("all", {"FVD": result.fvd, "real_clips": result.num_real,
+                           "generated_clips": result.num_generated, "clip_length": result.clip_length,
+                           "resolution": result.resolution})
+    _finish(report, out)

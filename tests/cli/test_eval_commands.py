@@ -1,0 +1,134 @@
+"""``trackdiffusion evaluate ...`` through typer's CliRunner, including the report JSON schema."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from trackdiffusion.cli.main import app
+from trackdiffusion.evaluation.i3d import InceptionI3d
+from trackdiffusion.evaluation.trackap import SUMMARY
+from trackdiffusion.tracklets.clip import Clip, Instance
+from trackdiffusion.tracklets.dataset import TrackletDataset
+from trackdiffusion.tracklets.formats import write_mot_results, write_tracklets, write_ytvis_results
+from trackdiffusion.video.io import write_png_frames
+
+runner = CliRunner()
+CATS = {1: "person", 2: "car"}
+
+
+def _instance(inst_id, boxes, score=None, category=1):
+    boxes = np.asarray(boxes, dtype=np.float64)
+    return Instance(id=inst_id, category_id=category, boxes=boxes, present=np.ones(len(boxes), bool),
+                    score=None if score is None else np.full(len(boxes), score))
+
+
+def _data(scored: bool) -> TrackletDataset:
+    left = [[10 + 5 * t, 10, 60 + 5 * t, 110] for t in range(5)]
+    right = [[300 - 5 * t, 20, 360 - 5 * t, 140] for t in range(5)]
+    s = 0.9 if scored else None
+    clip = Clip("walk", 640, 480, 5, CATS, [_instance(1, left, s), _instance(2, right, s, category=2)])
+    return TrackletDataset([clip], CATS)
+
+
+@pytest.fixture()
+def files(tmp_path):
+    write_tracklets(_data(False), tmp_path / "gt.json", "ytvis")
+    write_ytvis_results(_data(True), tmp_path / "results.json")
+    write_mot_results(_data(True), tmp_path / "tracker")
+    return tmp_path
+
+
+def _schema(path, metric, columns):
+    doc = json.loads(path.read_text())
+    assert set(doc) == {"schema", "version", "metric", "title", "units", "settings", "columns", "rows"}
+    assert doc["schema"] == "trackdiffusion.evaluation.report" and doc["version"] == 1
+    assert doc["metric"] == metric and doc["columns"] == columns
+    for row in doc["rows"]:
+        assert set(row) == {"name", "values"} and list(row["values"]) == columns
+    return doc
+
+
+def test_evaluate_alone_prints_help():
+    result = runner.invoke(app, ["evaluate"])
+    assert result.exit_code == 0
+    for name in ("trackap", "sot", "hota", "fvd"):
+        assert name in result.output
+
+
+def test_trackap_prints_and_writes_the_report(files):
+    out = files / "report"
+    result = runner.invoke(app, ["evaluate", "trackap", "--gt", str(files / "gt.json"),
+                                 "--pred", str(files / "results.json"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "| all | 100.00 | 100.00 |" in result.output
+    doc = _schema(out / "trackap.json", "trackap", list(SUMMARY))
+    assert doc["rows"][0]["values"]["AP"] == pytest.approx(100.0)
+    assert doc["rows"][0]["values"]["AP_l"] == -1.0  # no large objects: the reference's marker
+    assert (out / "trackap.md").read_text().startswith("## TrackAP")
+
+
+def test_sot_with_tracker_results_folder(files):
+    out = files / "report"
+    result = runner.invoke(app, ["evaluate", "sot", "--gt", str(files / "gt.json"),
+                                 "--pred", str(files / "tracker"), "--per-sequence", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = _schema(out / "sot.json", "sot", ["success", "precision", "norm_precision", "AO", "SR0.5",
+                                            "SR0.75", "sequences", "frames"])
+    rows = {r["name"]: r["values"] for r in doc["rows"]}
+    assert set(rows) == {"overall", "walk/1", "walk/2"}
+    assert rows["overall"]["precision"] == 100.0 and rows["overall"]["sequences"] == 2
+
+
+def test_hota_with_a_category_filter(files):
+    out = files / "report"
+    # a YouTube-VIS results file keeps categories (MOT tracker rows have no class)
+    result = runner.invoke(app, ["evaluate", "hota", "--gt", str(files / "gt.json"),
+                                 "--pred", str(files / "results.json"), "--category", "person", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "hota.json").read_text())
+    values = doc["rows"][0]["values"]
+    assert values["HOTA"] == pytest.approx(100.0) and values["IDSW"] == 0
+    assert doc["settings"]["categories"] == "person"
+
+
+def test_bad_input_is_an_error_message_not_a_traceback(files):
+    result = runner.invoke(app, ["evaluate", "hota", "--gt", str(files / "gt.json"),
+                                 "--pred", str(files / "tracker"), "--category", "unicorn"])
+    assert result.exit_code == 1
+    assert "unknown category name 'unicorn'" in result.output
+
+
+def _video_dir(root, value):
+    for i in range(2):
+        write_png_frames(np.full((9, 16, 16, 3), value + i, np.uint8), root / f"clip{i}")
+    return root
+
+
+@pytest.fixture()
+def one_thread():
+    """Tiny I3D inputs: on a shared 2-core machine, thread hand-offs cost more than the work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_fvd_refuses_without_weights_and_runs_with_them(tmp_path, one_thread):
+    real, gen = _video_dir(tmp_path / "real", 0), _video_dir(tmp_path / "gen", 200)
+    result = runner.invoke(app, ["evaluate", "fvd", "--real", str(real), "--generated", str(gen)])
+    assert result.exit_code == 1 and "--i3d-weights FILE" in result.output
+    torch.manual_seed(0)
+    torch.save(InceptionI3d(num_classes=8).state_dict(), tmp_path / "i3d.pt")  # small head: fast sqrtm
+    result = runner.invoke(app, ["evaluate", "fvd", "--real", str(real), "--generated", str(gen),
+                                 "--i3d-weights", str(tmp_path / "i3d.pt"), "--clip-length", "9",
+                                 "--resolution", "32", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "(2 real vs 2 generated clips, 9 frames at 32x32)" in result.output
+    doc = _schema(tmp_path / "out/fvd.json", "fvd", ["FVD", "real_clips", "generated_clips", "clip_length",
+                                                      "resolution"])
+    assert doc["rows"][0]["values"]["resolution"] == 32 and doc["rows"][0]["values"]["FVD"] > 0

@@ -1,0 +1,68 @@
+"""BDD100K (Scalabel) box-track reader and writer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from trackdiffusion.tracklets.errors import TrackletError
+from trackdiffusion.tracklets.formats import compare_datasets, read_tracklets, write_tracklets
+from trackdiffusion.tracklets.formats.bdd import BDD_CATEGORIES
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "formats" / "bdd"
+
+
+@pytest.fixture
+def video():
+    with pytest.warns(UserWarning, match=r"outside BDD100K's table got ids after it: \['person'\]"):
+        return read_tracklets(FIXTURES / "video.json")
+
+
+def test_reads_scalabel_frames(video):
+    clip = video[0]
+    assert (clip.name, clip.width, clip.height, clip.num_frames) == ("b1c66a42-6f7d68ca", 1280, 720, 3)
+    assert clip.frame_names[1] == "b1c66a42-6f7d68ca-0000002.jpg"  # the labels: null frame counts
+    car, ignored, person = clip.instances
+    assert (car.id, ignored.id, person.id) == (122062, 122063, 122064)  # "ped-a" gets the next free id
+    assert video.categories[car.category_id] == "car" and video.categories[ignored.category_id] == "other person"
+    assert video.categories[person.category_id] == "person" and person.category_id == 12
+    assert car.present.tolist() == [True, False, True]
+    assert car.boxes[0].tolist() == [0.0, 346.55482900742646, 75.41276162779963, 407.4496307987563]
+    assert ignored.attributes["occluded"][0] == 1.0 and ignored.iscrowd  # "Occluded", "crowd"
+    assert car.attributes["truncated"].tolist()[0] == 1.0
+    assert video.info["bdd_ids"]["b1c66a42-6f7d68ca"][122064] == "ped-a"
+
+
+def test_round_trip_restores_string_ids(video, tmp_path):
+    write_tracklets(video, tmp_path / "out.json", "bdd")
+    frames = json.loads((tmp_path / "out.json").read_text())
+    assert [label["id"] for label in frames[2]["labels"]] == ["00122062", "ped-a"]
+    assert frames[0]["labels"][1]["attributes"] == {"crowd": True, "occluded": True, "truncated": False}
+    assert frames[1]["labels"] == []
+    with pytest.warns(UserWarning):
+        assert compare_datasets(video, read_tracklets(tmp_path / "out.json")) == []
+
+
+def test_older_layout_and_several_videos(tmp_path):
+    dataset = read_tracklets(FIXTURES / "old_layout.json")
+    assert [(c.name, c.num_frames, len(c.instances)) for c in dataset] == [("v1", 2, 1), ("v2", 1, 0)]
+    assert dataset[0].instances[0].attributes["occluded"].tolist() == [0.0, 1.0]
+    assert dataset.categories == BDD_CATEGORIES
+    write_tracklets(dataset, tmp_path, "bdd")  # a folder: one file per video
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1.json", "v2.json"]
+    assert compare_datasets(dataset, read_tracklets(tmp_path)) == []
+
+
+def test_size_is_an_argument_and_the_writer_warns(tmp_path):
+    dataset = read_tracklets(FIXTURES / "old_layout.json", width=640, height=480)
+    assert (dataset[0].width, dataset[0].height) == (640, 480)
+    with pytest.warns(UserWarning, match="read them back with width= and height= .640x480"):
+        write_tracklets(dataset, tmp_path / "out.json", "bdd")
+
+
+def test_explicit_categories_reject_other_names():
+    with pytest.raises(TrackletError) as err:
+        read_tracklets(FIXTURES / "video.json", categories=BDD_CATEGORIES)
+    assert "video.json[2]: labels[1] (id=ped-a): category: unknown category 'person'" in str(err.value)

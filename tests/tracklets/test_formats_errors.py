@@ -1,0 +1,143 @@
+"""Bad input: one test per class of problem, each naming the file, the record and the field."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from trackdiffusion.tracklets.errors import FormatError, TrackletError
+from trackdiffusion.tracklets.formats import read_tracklets
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "formats"
+
+
+def cocovid(tmp_path: Path, edit) -> Path:
+    """The sot_style fixture with ``edit(data)`` applied, written to ``tmp_path``."""
+    data = json.loads((FIXTURES / "cocovid" / "sot_style.json").read_text())
+    edit(data)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def mot_sequence(tmp_path: Path, rows: str, seq_length: int = 3) -> Path:
+    seq = tmp_path / "SEQ"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_text(rows)
+    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname=SEQ\nseqLength={seq_length}\nimWidth=100\nimHeight=50\n")
+    return seq
+
+
+def problems(path: Path, **options) -> str:
+    with pytest.raises(TrackletError) as err:
+        read_tracklets(path, **options)
+    return str(err.value)
+
+
+def test_non_finite_numbers(tmp_path):
+    path = cocovid(tmp_path, lambda d: d["annotations"][1]["bbox"].__setitem__(2, float("nan")))
+    assert "bad.json: annotations[1] (id=2): bbox: box [367.0, 101.0, nan, 117.0] has a non-finite" in problems(path)
+    seq = mot_sequence(tmp_path, "1,1,10,10,inf,5,1,1,1\n")
+    assert "gt.txt: line 1: x,y,w,h: box [10.0, 10.0, inf, 15.0] has a non-finite coordinate" in problems(seq)
+
+
+def test_zero_or_negative_size(tmp_path):
+    path = cocovid(tmp_path, lambda d: d["annotations"][2]["bbox"].__setitem__(3, 0))
+    assert "bad.json: annotations[2] (id=3): bbox: box [368.0, 101.0, 409.0, 101.0] has zero or negative" \
+        in problems(path)
+    got = tmp_path / "got"
+    shutil.copytree(FIXTURES / "got10k" / "train" / "GOT-10k_Train_000002", got)
+    (got / "groundtruth.txt").write_text("1,1,-5,10\n1,1,100,100\n")
+    assert "got/groundtruth.txt: line 1: x,y,w,h: box [1.0, 1.0, -4.0, 11.0] has zero or negative" in problems(got)
+
+
+def test_box_entirely_outside_the_frame(tmp_path):
+    seq = mot_sequence(tmp_path, "1,1,10,10,5,5,1,1,1\n2,1,100,10,5,5,1,1,1\n")
+    assert "SEQ/gt/gt.txt: line 2: x,y,w,h: box [100.0, 10.0, 105.0, 15.0] lies entirely outside the 100x50" \
+        in problems(seq)
+
+
+def test_duplicate_instance_in_a_frame(tmp_path):
+    def duplicate(d):
+        d["annotations"].append({**d["annotations"][0], "id": 99})
+    text = problems(cocovid(tmp_path, duplicate))
+    assert "bad.json: annotations[4] (id=99): duplicate box for instance 1 in frame 1 " \
+           "(first at " in text and "annotations[0] (id=1))" in text
+
+
+def test_unknown_category(tmp_path):
+    path = cocovid(tmp_path, lambda d: d["annotations"][3].__setitem__("category_id", 7))
+    assert "bad.json: annotations[3] (id=4): category_id: unknown category 7 (known: [0])" in problems(path)
+
+
+def test_category_changing_within_a_track(tmp_path):
+    seq = mot_sequence(tmp_path, "1,1,10,10,5,5,1,1,1\n2,1,10,10,5,5,1,3,1\n")
+    assert "gt.txt: line 2: class: instance 1 changes category from 1 to 3" in problems(seq)
+
+
+def test_frame_index_out_of_range(tmp_path):
+    seq = mot_sequence(tmp_path, "4,1,10,10,5,5,1,1,1\n0,2,10,10,5,5,1,1,1\n")
+    text = problems(seq)
+    assert "gt.txt: line 1: frame: frame 4 out of range 1..3" in text
+    assert "gt.txt: line 2: frame: frame 0 out of range 1..3" in text
+    path = cocovid(tmp_path, lambda d: d["images"][0].__setitem__("frame_id", 2))
+    assert "bad.json: images[0] (id=1): frame_id: frame index 2 out of range [0, 2)" in problems(path)
+    ytvis = json.loads((FIXTURES / "ytvis" / "train.json").read_text())
+    ytvis["annotations"][2]["bboxes"].append(None)
+    (tmp_path / "y.json").write_text(json.dumps(ytvis))
+    with pytest.warns(UserWarning):
+        text = problems(tmp_path / "y.json")
+    assert "y.json: annotations[2] (id=7): bboxes: 4 entries for a video of 3 frames" in text
+
+
+def test_inconsistent_frame_sizes(tmp_path):
+    path = cocovid(tmp_path, lambda d: d["images"][3].update(width=1280, height=720))
+    text = problems(path)
+    assert "bad.json: images[3] (id=4): width/height: frame size 1280x720 differs from the 640x360 of " in text
+    assert text.endswith("bad.json: videos[1] (id=2)")
+    path = cocovid(tmp_path, lambda d: d["videos"][0].update(width=320, height=180))
+    assert problems(path).count("differs from the 320x180") == 2
+
+
+def test_malformed_json(tmp_path):
+    (tmp_path / "broken.json").write_text('{"videos": [\n  {"id": 1,,}\n]}')
+    with pytest.raises(FormatError, match=r"broken\.json: line 2 column 12: malformed JSON"):
+        read_tracklets(tmp_path / "broken.json", "ytvis")
+
+
+def test_missing_key(tmp_path):
+    path = cocovid(tmp_path, lambda d: d["annotations"][2].pop("bbox"))
+    with pytest.raises(FormatError, match=r"bad\.json: annotations\[2\] \(id=3\): bbox: missing"):
+        read_tracklets(path)
+    path = cocovid(tmp_path, lambda d: d["images"][1].pop("frame_id"))
+    with pytest.raises(FormatError, match=r"bad\.json: images\[1\] \(id=2\): frame_id: missing"):
+        read_tracklets(path)
+
+
+def test_wrong_type(tmp_path):
+    path = cocovid(tmp_path, lambda d: d["annotations"][0].__setitem__("bbox", "367,101,41,16"))
+    with pytest.raises(FormatError, match=r"annotations\[0\] \(id=1\): bbox: expected a list of numbers"):
+        read_tracklets(path)
+    seq = mot_sequence(tmp_path, "1,1,10,ten,5,5,1,1,1\n")
+    with pytest.raises(FormatError, match=r"gt\.txt: line 1: column 4: 'ten' is not a number"):
+        read_tracklets(seq)
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    def break_twice(d):
+        d["annotations"][0]["category_id"] = 5
+        d["annotations"][3]["bbox"] = [1e6, 1e6, 10, 10]
+    with pytest.raises(TrackletError) as err:
+        read_tracklets(cocovid(tmp_path, break_twice))
+    assert [p.location.split(": ", 1)[1] for p in err.value.problems] == [
+        "categories", "annotations[0] (id=1): category_id", "annotations[3] (id=4): bbox"]
+
+
+def test_partly_outside_boxes_are_clipped_with_a_count(tmp_path):
+    seq = mot_sequence(tmp_path, "1,1,-3,10,5,5,1,1,1\n2,1,98,48,5,5,1,1,1\n3,1,10,10,5,5,1,1,1\n")
+    with pytest.warns(UserWarning, match=r"SEQ: 2 box\(es\) partly outside the frame were clipped"):
+        dataset = read_tracklets(seq)
+    assert dataset[0].instances[0].boxes[:2].tolist() == [[0.0, 10.0, 2.0, 15.0], [98.0, 48.0, 100.0, 50.0]]

@@ -1,0 +1,118 @@
+"""MOTChallenge reader and writer (MOT15 and MOT17 layouts) and tracker results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trackdiffusion.tracklets.errors import TrackletError
+from trackdiffusion.tracklets.formats import (compare_datasets, read_mot_results, read_tracklets, write_mot_results,
+                                              write_tracklets)
+from trackdiffusion.tracklets.formats.mot import MOT_CLASSES
+
+SPLIT = Path(__file__).parents[1] / "fixtures" / "formats" / "mot" / "train"
+
+
+@pytest.fixture
+def split():
+    with pytest.warns(UserWarning, match="3 box"):
+        return read_tracklets(SPLIT, width=640, height=480)
+
+
+def test_trimmed_seqinfo_needs_a_size_and_names_the_field():
+    with pytest.raises(TrackletError) as err:
+        read_tracklets(SPLIT / "TUD-Stadtmitte")
+    assert str(err.value).count("TUD-Stadtmitte/seqinfo.ini: [Sequence]: im") == 2
+    assert "imWidth: missing; pass width= and height=" in str(err.value)
+
+
+def test_mot17_sequence(split):
+    assert [c.name for c in split] == ["MOT17-02-FRCNN", "TUD-Stadtmitte"]  # results/ is skipped
+    clip = split.clip("MOT17-02-FRCNN")
+    assert (clip.width, clip.height, clip.num_frames, clip.fps) == (1920, 1080, 6, 30.0)  # seqinfo beats width=
+    assert clip.frame_names[0] == "MOT17-02-FRCNN/img1/000001.jpg"
+    assert split.image_root == str(SPLIT)
+    static, walker, occluder = clip.instances
+    assert (static.category_id, walker.category_id, occluder.category_id) == (7, 1, 9)
+    assert static.attributes["mot_conf"][:2].tolist() == [0.0, 0.0]  # ignore rows are kept, marked
+    assert walker.present.tolist() == [True, True, False, True, False, False]
+    assert walker.visibility[3] == 0.0
+    np.testing.assert_array_equal(walker.boxes[0], [1338.0, 418.0, 1505.0, 797.0])
+    assert occluder.boxes[0, 1] == 0.0  # bb_top = -1 clipped
+    assert split.categories == MOT_CLASSES
+
+
+def test_mot15_world_coordinates(split):
+    clip = split.clip("TUD-Stadtmitte")
+    first, second = clip.instances
+    assert (clip.width, clip.num_frames, clip.fps) == (640, 3, None)
+    assert first.category_id == 1 and first.visibility is None
+    assert first.attributes["world_x"][:2].tolist() == [4.4852, 4.4091]
+    assert np.isnan(second.attributes["world_x"][0])  # -1,-1,-1 means unknown
+    assert first.boxes[0, 2] == 88 + 61.08
+
+
+def test_round_trip_and_seqinfo(split, tmp_path):
+    write_tracklets(split, tmp_path, "mot")
+    assert compare_datasets(split, read_tracklets(tmp_path, "mot")) == []
+    ini = (tmp_path / "TUD-Stadtmitte" / "seqinfo.ini").read_text()
+    assert ini == ("[Sequence]\nname=TUD-Stadtmitte\nimDir=img1\nseqLength=3\nimWidth=640\nimHeight=480\n"
+                   "imExt=.jpg\n")  # no frameRate: the fps is unknown
+    assert "frameRate=30\n" in (tmp_path / "MOT17-02-FRCNN" / "seqinfo.ini").read_text()
+    rows = (tmp_path / "MOT17-02-FRCNN" / "gt" / "gt.txt").read_text().splitlines()
+    assert rows[:2] == ["1,1,912,484,97,109,0,7,1", "1,2,1338,418,167,379,1,1,0.86"]
+    assert (tmp_path / "TUD-Stadtmitte" / "gt" / "gt.txt").read_text().startswith("1,1,88,99,61.08,218.56,1,4.4852")
+
+
+def test_single_gt_file(tmp_path):
+    with pytest.warns(UserWarning, match="1 box"):
+        dataset = read_tracklets(SPLIT / "TUD-Stadtmitte" / "gt" / "gt.txt", width=640, height=480)
+    assert [c.name for c in dataset] == ["TUD-Stadtmitte"]
+
+
+def test_other_class_ids_are_named_and_kept(split, tmp_path):
+    split.clip("TUD-Stadtmitte").instances[0].category_id = 1
+    split.categories[40] = "forklift"
+    split.clip("TUD-Stadtmitte").instances[1].category_id = 40
+    split.clip("TUD-Stadtmitte").instances[1].attributes.clear()  # 9 columns: the class is written
+    split.clip("TUD-Stadtmitte").instances[0].attributes.clear()
+    write_tracklets(split, tmp_path, "mot")
+    with pytest.warns(UserWarning, match=r"class_<id>: \[40\]"):
+        again = read_tracklets(tmp_path, "mot")
+    assert again.categories[40] == "class_40"
+    with pytest.raises(TrackletError, match=r"gt\.txt: line 2: class: unknown category 40"):
+        read_tracklets(tmp_path, "mot", categories=MOT_CLASSES)
+
+
+def test_clip_names_with_slashes_become_one_folder(split, tmp_path):
+    split.clips[0].name = "a/b"
+    write_tracklets(split, tmp_path, "mot")
+    assert (tmp_path / "a_b" / "gt" / "gt.txt").is_file()
+    assert sorted(c.name for c in read_tracklets(tmp_path, "mot")) == ["TUD-Stadtmitte", "a/b"]
+
+
+def test_results_conf_is_the_score(split):
+    results = read_mot_results(SPLIT / "results", split)
+    assert [c.name for c in results] == ["MOT17-02-FRCNN", "TUD-Stadtmitte"]
+    tracked = results.clip("MOT17-02-FRCNN")
+    assert [(i.id, i.track_score()) for i in tracked.instances] == [(1, pytest.approx(0.87)), (5, 0.4)]
+    assert all(i.score is None for i in results.clip("TUD-Stadtmitte").instances)  # conf -1: no score
+    assert "mot_conf" not in tracked.instances[0].attributes
+
+
+def test_results_round_trip_and_layout(split, tmp_path):
+    results = read_mot_results(SPLIT / "results", split)
+    write_mot_results(results, tmp_path)
+    assert (tmp_path / "TUD-Stadtmitte.txt").read_text().splitlines()[0] == \
+        "1,3,113.84,274.5,57.307,130.05,-1,-1,-1,-1"
+    assert compare_datasets(results, read_mot_results(tmp_path, split)) == []
+
+
+def test_one_results_file_and_unknown_sequences(split, tmp_path):
+    one = read_mot_results(SPLIT / "results" / "TUD-Stadtmitte.txt", split)
+    assert [c.name for c in one] == ["TUD-Stadtmitte"]
+    (tmp_path / "MOT17-99.txt").write_text("1,1,1,1,5,5,1,-1,-1,-1\n")
+    with pytest.raises(TrackletError, match=r"MOT17-99\.txt: no clip named 'MOT17-99'"):
+        read_mot_results(tmp_path, split)
