@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from trackdiffusion.models import TrackDiffusionUNet
@@ -49,8 +48,3 @@ def make_inputs(B: int = 2, T: int = 4, N: int = 3, size: int = 8, seed: int = 0
         category_embeds=torch.randn(B, N, cfg["category_embed_dim"], generator=g),
         instance_slots=torch.stack([torch.randperm(cfg["identity_bank_size"], generator=g)[:N] for _ in range(B)]),
     )
-
-
-@pytest.fixture(autouse=True)
-def _threads():
-    torch.set_num_threads(1)

@@ -30,11 +30,45 @@ _OUT_HELP = "Folder to write <metric>.json and <metric>.md to."
 
 
 @evaluate_app.callback(invoke_without_command=True)
-def evaluate(ctx: typer.Context) -> None:
-    """Measure tracklets, tracker outputs and generated videos; see the subcommands."""
-    if ctx.invoked_subcommand is None:
+def evaluate(
+    ctx: typer.Context,
+    generated: Optional[Path] = typer.Option(
+        None, "--generated", exists=True, file_okay=False,
+        help="Generated clips (the split layout `generate` writes); with --reference: the fidelity table."),
+    reference: Optional[Path] = typer.Option(
+        None, "--reference", exists=True, file_okay=False,
+        help="The real split the generated clips' tracklets came from (clips paired by name)."),
+    tracker: Optional[Path] = typer.Option(None, "--tracker", help="Grounding tracker folder "
+                                           "[default: assets/grounding-tracker]."),
+    i3d_weights: Optional[Path] = typer.Option(
+        None, "--i3d-weights", exists=True, dir_okay=False,
+        help="Local I3D weights for FVD [default: none, the weight-free FD-tracker instead]."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for generated.json/.md and the plots."),
+    device: str = typer.Option("cpu", "--device", help="torch device of the tracker and I3D."),
+) -> None:
+    """Measure tracklets, tracker outputs and generated videos: the subcommands, or without one
+    `--generated G --reference R` for the generated-vs-real table (paper Table 1)."""
+    if ctx.invoked_subcommand is not None:
+        if generated is not None or reference is not None:
+            raise typer.BadParameter("--generated/--reference make their own table; give them without a subcommand")
+        return
+    if generated is None and reference is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
+    if generated is None or reference is None:
+        raise typer.BadParameter("--generated and --reference go together")
+    from ..assets import DEFAULT_TRACKER, require
+    from ..evaluation.generated import evaluate_generated
+
+    try:
+        result = evaluate_generated(generated, reference, tracker or require(DEFAULT_TRACKER, "the grounding tracker"),
+                                    i3d_weights=i3d_weights, out=out, device=device)
+    except (ValueError, KeyError, OSError) as err:
+        raise _fail(err) from None
+    typer.echo(result.report.to_markdown())
+    if out is not None:
+        console.print(f"wrote {escape(str(out / 'generated.json'))}, generated.md and "
+                      f"{', '.join(p.name for p in result.plots)}", highlight=False, soft_wrap=True)
 
 
 def _prediction_format(path: Path) -> str:

@@ -7,6 +7,7 @@ from . import data_commands  # noqa: F401  (synth, show)
 from . import format_commands  # noqa: F401  (convert, validate)
 from . import eval_commands  # noqa: F401  (evaluate ...)
 from . import model_commands  # noqa: F401  (train, train-vae, generate)
+from . import tracker_commands  # noqa: F401  (train-tracker, trainability)
 from .app import app
 
 __all__ = ["app"]

@@ -57,15 +57,15 @@ def roi_align(features: torch.Tensor, rois: torch.Tensor, output_size: int | tup
     y1i = (y0 + 1).clamp(max=H - 1)
     x1i = (x0 + 1).clamp(max=W - 1)
     ly, lx = y - y0, x - x0
-    flat = features.reshape(B, C, H * W)[idx]  # [K, C, H*W]
+    # Gather sample corners from [B*H*W, C] rows: cost grows with the samples, not with K * H * W.
+    table = features.permute(0, 2, 3, 1).reshape(B * H * W, C)
+    base = (idx * (H * W))[:, None, None]
 
     def corner(yy: torch.Tensor, xx: torch.Tensor) -> torch.Tensor:
-        index = (yy.long() * W + xx.long()).reshape(K, 1, -1).expand(K, C, -1)
-        return flat.gather(2, index).reshape(K, C, oh * s, ow * s)
+        return table[(base + yy.long() * W + xx.long()).reshape(-1)].reshape(K, oh * s, ow * s, C)
 
-    weights = [((1 - ly) * (1 - lx)), ((1 - ly) * lx), (ly * (1 - lx)), (ly * lx)]
-    value = (corner(y0, x0) * weights[0][:, None] + corner(y0, x1i) * weights[1][:, None]
-             + corner(y1i, x0) * weights[2][:, None] + corner(y1i, x1i) * weights[3][:, None])
-    value = value * valid[:, None].to(value.dtype)
-    # [K, C, oh*s, ow*s] -> average the s x s samples of each bin -> [K, C, oh, ow]
+    value = (corner(y0, x0) * ((1 - ly) * (1 - lx))[..., None] + corner(y0, x1i) * ((1 - ly) * lx)[..., None]
+             + corner(y1i, x0) * (ly * (1 - lx))[..., None] + corner(y1i, x1i) * (ly * lx)[..., None])
+    value = (value * valid[..., None].to(value.dtype)).permute(0, 3, 1, 2)  # [K, C, oh*s, ow*s]
+    # average the s x s samples of each bin -> [K, C, oh, ow]
     return value.reshape(K, C, oh, s, ow, s).mean(dim=(3, 5))

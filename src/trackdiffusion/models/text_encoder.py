@@ -50,7 +50,13 @@ def load_text_encoder(name_or_path: str | Path = MINILM):
 
 
 class PromptEncoder(nn.Module):
-    """Captions -> token states; category names -> pooled embeddings (cached per name)."""
+    """Captions -> token states; category names -> pooled embeddings.
+
+    Each text is encoded on its own and cached: a text's encoding then never depends on which
+    other texts share its batch (batched matmuls round differently), so training resumes exactly.
+    """
+
+    CACHE_SIZE = 2048
 
     def __init__(self, text_encoder: nn.Module, tokenizer, max_length: int | None = None):
         super().__init__()
@@ -58,39 +64,48 @@ class PromptEncoder(nn.Module):
         self.tokenizer = tokenizer
         limit = getattr(tokenizer, "model_max_length", 77)
         self.max_length = max_length or min(77, limit if limit < 10_000 else 77)
+        self._prompts: dict[str, torch.Tensor] = {}
         self._categories: dict[str, torch.Tensor] = {}
 
     @property
     def dim(self) -> int:
         return self.text_encoder.config.hidden_size
 
-    def _tokens(self, texts: list[str]):
-        device = next(self.text_encoder.parameters()).device
-        batch = self.tokenizer(texts, padding="max_length", max_length=self.max_length,
-                               truncation=True, return_tensors="pt")
-        return {k: v.to(device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+    @property
+    def device(self) -> torch.device:
+        return next(self.text_encoder.parameters()).device
+
+    def _run(self, text: str):
+        batch = self.tokenizer([text], padding="max_length", max_length=self.max_length, truncation=True,
+                               return_tensors="pt")
+        batch = {k: v.to(self.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+        return self.text_encoder(**batch), batch["attention_mask"]
 
     @torch.no_grad()
     def encode(self, prompts: list[str]) -> torch.Tensor:
         """``[B, L, D]`` last hidden states (padded to ``max_length``, as Stable Diffusion does)."""
-        return self.text_encoder(**self._tokens(list(prompts))).last_hidden_state
+        for text in dict.fromkeys(prompts):
+            if text not in self._prompts:
+                if len(self._prompts) >= self.CACHE_SIZE:
+                    self._prompts.clear()
+                self._prompts[text] = self._run(text)[0].last_hidden_state[0]
+        return torch.stack([self._prompts[t] for t in prompts])
 
     @torch.no_grad()
     def embed_categories(self, names: list[str]) -> torch.Tensor:
-        """``[K, D]`` one vector per name: CLIP's pooled output, else the masked token mean."""
-        missing = [n for n in dict.fromkeys(names) if n not in self._categories]
-        if missing:
-            batch = self._tokens(missing)
-            out = self.text_encoder(**batch)
-            pooled = getattr(out, "pooler_output", None)
-            if pooled is None or not self._is_clip():
-                m = batch["attention_mask"][..., None].to(out.last_hidden_state.dtype)
-                pooled = (out.last_hidden_state * m).sum(1) / m.sum(1).clamp(min=1)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)  # as sentence-transformers
-            for n, v in zip(missing, pooled):
-                self._categories[n] = v
-        return torch.stack([self._categories[n] for n in names]) if names else \
-            torch.zeros(0, self.dim, device=next(self.text_encoder.parameters()).device)
+        """``[K, D]`` one vector per name: CLIP's pooled output, else the normalized token mean."""
+        for name in dict.fromkeys(names):
+            if name not in self._categories:
+                out, mask = self._run(name)
+                if self._is_clip():
+                    self._categories[name] = out.pooler_output[0]
+                else:  # mean pooling + L2 normalization, as sentence-transformers embeds text
+                    m = mask[..., None].to(out.last_hidden_state.dtype)
+                    mean = (out.last_hidden_state * m).sum(1) / m.sum(1).clamp(min=1)
+                    self._categories[name] = torch.nn.functional.normalize(mean, dim=-1)[0]
+        if not names:
+            return torch.zeros(0, self.dim, device=self.device)
+        return torch.stack([self._categories[n] for n in names])
 
     def _is_clip(self) -> bool:
         return type(self.text_encoder).__name__.startswith("CLIP")

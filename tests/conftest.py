@@ -1,0 +1,22 @@
+"""Fixtures for every test: one CPU thread per test process, a tiny synthetic world."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trackdiffusion.tracklets.synthetic import WorldConfig, write_world
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # pytest-xdist runs one worker per core; more threads per worker would oversubscribe the CPU.
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory):
+    """4 train + 2 val clips of 6 frames at 32x32 (split folders ``train/`` and ``val/``)."""
+    out = tmp_path_factory.mktemp("world")
+    write_world(WorldConfig(train_clips=4, val_clips=2, num_frames=6, width=32, height=32, max_objects=3, seed=3), out)
+    return out

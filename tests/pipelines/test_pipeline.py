@@ -1,0 +1,97 @@
+"""TrackDiffusionPipeline: determinism, guidance branches, input checks, checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from trackdiffusion.pipelines import TrackDiffusionPipeline
+from trackdiffusion.tracklets import clip_to_tensors
+
+from .conftest import make_clip
+
+
+def _run(pipe, seed=0, **kw):
+    args = dict(num_inference_steps=2, height=32, width=32, generator=torch.Generator().manual_seed(seed))
+    return pipe("a video of a circle and a square", make_clip(), **{**args, **kw})
+
+
+def test_same_seed_same_frames_bitwise(pipe):
+    a, b = _run(pipe).frames, _run(pipe).frames
+    assert a.shape == (1, 3, 32, 32, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, _run(pipe, seed=1).frames)
+
+
+def test_outputs_tracklets_at_the_output_size(pipe):
+    out = _run(pipe)
+    clip = out.tracklets[0]
+    assert (clip.width, clip.height, clip.num_frames) == (32, 32, 3)
+    source = make_clip()
+    np.testing.assert_allclose(clip.instance(7).boxes[0], source.instance(7).boxes[0] * np.array([32 / 64, 32 / 48] * 2))
+    assert not clip.instance(9).present[1]
+
+
+def test_guidance_modes_run_their_branches(pipe, monkeypatch):
+    seen = []
+    forward = pipe.unet.forward
+    monkeypatch.setattr(pipe.unet, "forward", lambda *a, **k: seen.append(a[0].shape[0]) or forward(*a, **k))
+    _run(pipe, guidance_scale=1.0)
+    _run(pipe, guidance_scale=5.0)
+    _run(pipe, guidance_scale=3.0, box_guidance_scale=2.0)
+    assert seen == [1, 1, 2, 2, 3, 3]
+
+
+def test_pt_output_and_tensor_tracklets(pipe):
+    t = clip_to_tensors(make_clip())
+    out = pipe("x", t, category_names={1: "circle", 2: "square"}, num_inference_steps=2, height=32, width=32,
+               output_type="pt", generator=torch.Generator().manual_seed(0))
+    assert out.frames.shape == (1, 3, 3, 32, 32) and out.frames.abs().max() <= 1
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(height=30, width=32), "divisible by 4"),
+    (dict(num_frames=5), "num_frames=5 but the tracklets have 3"),
+    (dict(prompt=["a", "b"]), "2 prompt"),
+    (dict(output_type="pil"), "output_type"),
+    (dict(guidance_scale=-1.0), "guidance_scale"),
+])
+def test_check_inputs_name_the_problem(pipe, kwargs, match):
+    prompt = kwargs.pop("prompt", "x")
+    with pytest.raises(ValueError, match=match):
+        pipe(prompt, make_clip(), **{**dict(num_inference_steps=1, height=32, width=32), **kwargs})
+
+
+def test_bad_tracklet_tensors_are_named(pipe):
+    t = clip_to_tensors(make_clip())
+    names = {1: "circle", 2: "square"}
+    bad = clip_to_tensors(make_clip())
+    bad.boxes[0, 0, 2] = 1.5
+    with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
+        pipe("x", bad, category_names=names, num_inference_steps=1, height=32, width=32)
+    with pytest.raises(ValueError, match="unknown category id 2"):
+        pipe("x", t, category_names={1: "circle"}, num_inference_steps=1, height=32, width=32)
+    with pytest.raises(ValueError, match="category_names"):
+        pipe("x", t, num_inference_steps=1, height=32, width=32)
+
+
+def test_checkpoint_round_trip_gives_the_same_video(pipe, tmp_path):
+    pipe.save_checkpoint(tmp_path / "ckpt")
+    loaded = TrackDiffusionPipeline.from_checkpoint(tmp_path / "ckpt")
+    loaded.set_progress_bar_config(disable=True)
+    assert np.array_equal(_run(pipe).frames, _run(loaded).frames)
+
+
+def test_fp16_checkpoint_is_half_the_size_and_loads_as_float32(pipe, tmp_path):
+    pipe.save_checkpoint(tmp_path / "full")
+    pipe.save_checkpoint(tmp_path / "half", dtype=torch.float16)
+    size = lambda d: sum(f.stat().st_size for f in (tmp_path / d / "unet").glob("*.safetensors"))  # noqa: E731
+    assert size("half") < 0.6 * size("full")
+    assert TrackDiffusionPipeline.from_checkpoint(tmp_path / "half").unet.dtype == torch.float32
+    assert next(pipe.unet.parameters()).dtype == torch.float32  # saving a half copy leaves the model alone
+
+
+def test_missing_checkpoint_says_what_is_expected(tmp_path):
+    with pytest.raises(FileNotFoundError, match="trackdiffusion.json"):
+        TrackDiffusionPipeline.from_checkpoint(tmp_path)

@@ -1,0 +1,85 @@
+"""The training loop: outputs, exact resume after a killed job, multi-process launch."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import trackdiffusion.training.trainer as trainer
+from trackdiffusion.training.checkpointing import list_checkpoints
+
+from .conftest import tiny_config
+
+
+def _losses(out) -> dict[int, float]:
+    with open(out / "loss.csv") as f:
+        return {int(r["step"]): float(r["loss"]) for r in csv.DictReader(f)}
+
+
+def _weights(out) -> dict:
+    return load_file(out / "final" / "unet" / "diffusion_pytorch_model.safetensors")
+
+
+def test_training_writes_checkpoints_curve_and_final_pipeline(tiny_world, tmp_path):
+    final = trainer.train(tiny_config(tiny_world, tmp_path / "run"), progress=False)
+    out = tmp_path / "run"
+    assert [p.name for p in list_checkpoints(out)] == ["step-00000002", "step-00000004"]
+    assert sorted(_losses(out)) == [1, 2, 3, 4]
+    assert (out / "loss.png").stat().st_size > 0 and (out / "latent_cache.pt").is_file()
+    meta = json.loads((final / "trackdiffusion.json").read_text())
+    assert meta == {"text_encoder": "minilm", "text_max_length": 8}
+    assert (final / "unet" / "config.json").is_file() and (final / "scheduler").is_dir()
+
+
+def test_resume_after_a_killed_job_repeats_the_uninterrupted_run(tiny_world, tmp_path, monkeypatch):
+    whole = tmp_path / "whole"
+    trainer.train(tiny_config(tiny_world, whole), progress=False)
+
+    killed = tmp_path / "killed"
+    real_save = trainer.save_checkpoint
+
+    def save_then_die(acc, out, step, state, keep_last):
+        path = real_save(acc, out, step, state, keep_last)
+        if step == 2:
+            raise KeyboardInterrupt("job killed after the step-2 checkpoint")
+        return path
+
+    monkeypatch.setattr(trainer, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(tiny_config(tiny_world, killed), progress=False)
+    monkeypatch.setattr(trainer, "save_checkpoint", real_save)
+    (killed / "checkpoints" / "step-00000003.tmp").mkdir()  # a half-written checkpoint is ignored
+    trainer.train(tiny_config(tiny_world, killed), progress=False)
+
+    assert _losses(killed) == _losses(whole)
+    a, b = _weights(whole), _weights(killed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_image_stage_trains_only_its_parameters(tiny_world, tmp_path):
+    cfg = tiny_config(tiny_world, tmp_path / "img", stage="image", max_steps=2, checkpoint_every=1, ema_decay=None)
+    trainer.train(cfg, progress=False)
+    one, two = (load_file(p / "model.safetensors") for p in list_checkpoints(tmp_path / "img"))
+    changed = {k for k in one if not torch.equal(one[k], two[k])}
+    assert changed and all(".fuser." in k or k.startswith("location_tokens.mlp.") for k in changed)
+    assert any(".fuser." in k for k in changed) and any(k.startswith("location_tokens.mlp.") for k in changed)
+
+
+def test_accelerate_launch_two_cpu_processes(tiny_world, tmp_path):
+    cfg = tiny_config(tiny_world, tmp_path / "ddp", max_steps=2, checkpoint_every=2)
+    path = tmp_path / "cfg.json"
+    cfg.save(path)
+    accelerate = str(Path(sys.executable).with_name("accelerate"))  # the venv's launcher
+    cmd = [accelerate, "launch", "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+           "--dynamo_backend", "no", "-m", "trackdiffusion.cli.main", "train", "--config", str(path), "--quiet"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(_losses(tmp_path / "ddp")) == [1, 2]
+    assert (tmp_path / "ddp" / "final" / "unet" / "config.json").is_file()
