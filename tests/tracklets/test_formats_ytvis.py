@@ -64,6 +64,13 @@ def test_instance_ids_repeating_across_clips_are_renumbered(train, tmp_path):
     assert ids == [1, 2, 3]
 
 
+def test_instance_id_zero_is_renumbered_for_the_reference_evaluator(train, tmp_path):
+    train.clips[0].instances[0].id = 0  # ytvoseval would treat a match to annotation id 0 as no match
+    write_tracklets(train, tmp_path / "out.json", "ytvis")
+    ids = [a["id"] for a in json.loads((tmp_path / "out.json").read_text())["annotations"]]
+    assert ids == [1, 2, 3]
+
+
 def test_results_read_against_the_reference(train):
     results = read_ytvis_results(FIXTURES / "results.json", train)
     assert [c.name for c in results] == [c.name for c in train]

@@ -14,7 +14,7 @@ names ``category_<id>`` for the ids it uses, with a warning.
 
 Writing adds ``name``, ``fps`` and ``caption`` to each video (other tools ignore unknown keys) and writes null
 segmentations. YouTube-VIS needs annotation ids unique over the file: when instance ids repeat
-across clips (MOT sequences each count from 1) they are renumbered 1..K over the data set.
+across clips (MOT sequences each count from 1) or one is 0 or negative, they are renumbered 1..K.
 
 Results files (a list of ``{video_id, category_id, score, bboxes[T]}``) are read against the
 ground truth they were predicted for, see :func:`read_results` and :func:`write_results`.
@@ -85,7 +85,9 @@ def read(path: str | Path) -> TrackletDataset:
 def write(dataset: TrackletDataset, path: str | Path) -> None:
     """Write ``dataset`` as YouTube-VIS (``path`` or ``path/ytvis.json`` for a directory)."""
     ids = [inst.id for clip in dataset.clips for inst in clip.instances]
-    unique = len(set(ids)) == len(ids)
+    # Keep instance ids as annotation ids when they can be: unique and positive (the reference
+    # evaluator, ytvoseval, stores matches by annotation id and treats id 0 as "unmatched").
+    keep = len(set(ids)) == len(ids) and all(i > 0 for i in ids)
     videos, annotations = [], []
     for clip, vid in zip(dataset.clips, video_ids(dataset.clips)):
         video = {"id": vid, "name": clip.name, "width": clip.width, "height": clip.height,
@@ -96,7 +98,7 @@ def write(dataset: TrackletDataset, path: str | Path) -> None:
         for inst in clip.instances:
             boxes = _bboxes(inst)
             annotations.append({
-                "id": inst.id if unique else len(annotations) + 1, "video_id": vid,
+                "id": inst.id if keep else len(annotations) + 1, "video_id": vid,
                 "category_id": inst.category_id, "iscrowd": int(inst.iscrowd), "bboxes": boxes,
                 "areas": [None if b is None else b[2] * b[3] for b in boxes],
                 "segmentations": [None] * clip.num_frames,
