@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 import trackdiffusion.training.trainer as trainer
 from trackdiffusion.training.checkpointing import list_checkpoints
+from trackdiffusion.training.export import export_run
 
 from .conftest import tiny_config
 
@@ -33,6 +34,9 @@ def test_training_writes_checkpoints_curve_and_final_pipeline(tiny_world, tmp_pa
     assert [p.name for p in list_checkpoints(out)] == ["step-00000002", "step-00000004"]
     assert sorted(_losses(out)) == [1, 2, 3, 4]
     assert (out / "loss.png").stat().st_size > 0 and (out / "latent_cache.pt").is_file()
+    exported = export_run(out, tmp_path / "exported")  # the latest checkpoint's EMA weights = the final model
+    a, b = _weights(out), load_file(exported / "unet" / "diffusion_pytorch_model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
     meta = json.loads((final / "trackdiffusion.json").read_text())
     assert meta == {"text_encoder": "minilm", "text_max_length": 8}
     assert (final / "unet" / "config.json").is_file() and (final / "scheduler").is_dir()

@@ -1,4 +1,4 @@
-"""``train``, ``train-vae`` and ``generate``: the diffusion model from the command line."""
+"""``train``, ``train-vae``, ``export`` and ``generate``: the diffusion model from the command line."""
 
 from __future__ import annotations
 
@@ -60,6 +60,23 @@ def train_vae(
                     max_steps=steps, batch_size=batch_size, size=size, learning_rate=learning_rate, seed=seed)
     final = run(cfg, progress=not quiet)
     console.print(f"VAE: {final}  ({(out / 'report.json').read_text().strip()})")
+
+
+@app.command()
+def export(
+    run: Path = typer.Option(..., "--run", help="Training output folder (config.json, checkpoints/)."),
+    out: Path = typer.Option(..., "--out", help="Pipeline checkpoint folder to write."),
+    step: Optional[int] = typer.Option(None, "--step", help="Checkpoint step [default: the latest]."),
+    ema: bool = typer.Option(True, "--ema/--no-ema", help="Export the EMA weights."),
+    fp16: bool = typer.Option(False, "--fp16", help="Store half-precision weights (the shipped assets)."),
+) -> None:
+    """Turn a training checkpoint into a pipeline checkpoint for `generate` and `demo`."""
+    import torch
+
+    from ..training.export import export_run
+
+    path = export_run(run, out, step=step, ema=ema, dtype=torch.float16 if fp16 else None)
+    console.print(f"pipeline checkpoint: {path}")
 
 
 @app.command()

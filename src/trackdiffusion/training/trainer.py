@@ -18,12 +18,12 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 from torch.utils.data import DataLoader
 
-from ..pipelines import TrackDiffusionPipeline
 from ..tracklets.loader import ClipDataset
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
-from .components import build_unet, load_prompt_encoder, load_vae, noise_scheduler, sampling_scheduler
+from .components import build_unet, load_prompt_encoder, load_vae, noise_scheduler
 from .config import TrainConfig
 from .data import LatentCache, StepBatches, TrainingWindows, collate_windows
+from .export import save_pipeline
 from .objective import diffusion_loss
 from .progress_log import LossLog, progress_bar
 from .stages import trainable_parameters, uses_temporal_layers
@@ -128,7 +128,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
                 save_checkpoint(acc, out, step, {"config": cfg.to_dict()}, cfg.keep_last)
                 if log is not None:
                     log.plot(f"{cfg.stage} stage")
-    return _export(cfg, acc, base, ema, params, vae, prompts, scheduler, out)
+    return _export(cfg, acc, base, ema, params, vae, prompts, out)
 
 
 def _to_latents(batch: dict, vae, device) -> dict:
@@ -146,16 +146,14 @@ def _to_latents(batch: dict, vae, device) -> dict:
     return batch
 
 
-def _export(cfg, acc, unet, ema, params, vae, prompts, scheduler, out: Path) -> Path:
+def _export(cfg, acc, unet, ema, params, vae, prompts, out: Path) -> Path:
     final = out / "final"
     acc.wait_for_everyone()
     if acc.is_main_process:
         if ema is not None:
             ema.store(params)
             ema.copy_to(params)
-        pipe = TrackDiffusionPipeline(vae, prompts.text_encoder, prompts.tokenizer, unet,
-                                      sampling_scheduler(scheduler), prompts.max_length)
-        pipe.save_checkpoint(final, text_encoder=cfg.model.text_encoder)
+        save_pipeline(cfg, unet, vae, prompts, final)
         if ema is not None:
             ema.restore(params)
     acc.wait_for_everyone()

@@ -1,0 +1,57 @@
+"""Training checkpoints -> pipeline checkpoints (what `generate`, `demo` and the assets load).
+
+``trackdiffusion export --run RUN --out DIR [--step N] [--no-ema] [--fp16]`` rebuilds the UNet of a
+run from its saved config, loads the weights of a checkpoint (the EMA weights by default) and
+writes a pipeline checkpoint; ``--fp16`` stores half-precision weights (the shipped assets).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from ..pipelines import TrackDiffusionPipeline
+from .checkpointing import checkpoint_dir, latest_checkpoint
+from .components import build_unet, load_prompt_encoder, load_vae, noise_scheduler, sampling_scheduler
+from .config import TrainConfig, load_config
+from .stages import trainable_parameters
+
+EMA_FILE = "custom_checkpoint_0.pkl"  # accelerate's name for the first registered object (the EMA)
+
+
+def save_pipeline(cfg: TrainConfig, unet, vae, prompts, out: str | Path, dtype: torch.dtype | None = None) -> Path:
+    """Write the pipeline checkpoint of a run's components."""
+    pipe = TrackDiffusionPipeline(vae, prompts.text_encoder, prompts.tokenizer, unet,
+                                  sampling_scheduler(noise_scheduler(cfg.diffusion)), prompts.max_length)
+    pipe.save_checkpoint(out, dtype=dtype, text_encoder=cfg.model.text_encoder)
+    return Path(out)
+
+
+def export_run(run: str | Path, out: str | Path, step: int | None = None, ema: bool = True,
+               dtype: torch.dtype | None = None) -> Path:
+    """Export checkpoint ``step`` (default: the latest) of training run ``run`` to ``out``."""
+    run = Path(run)
+    cfg = load_config(run / "config.json")
+    ckpt = latest_checkpoint(run) if step is None else checkpoint_dir(run) / f"step-{step:08d}"
+    if ckpt is None or not (ckpt / "model.safetensors").is_file():
+        raise FileNotFoundError(f"{run}: no complete checkpoint{'' if step is None else f' for step {step}'} "
+                                f"in {checkpoint_dir(run)}")
+    prompts = load_prompt_encoder(cfg)
+    vae = load_vae(cfg.model.vae)
+    channels = 3 if vae is None else vae.config.latent_channels
+    factor = 1 if vae is None else 2 ** (len(vae.config.block_out_channels) - 1)
+    unet = build_unet(cfg, prompts.dim, channels, factor)
+    unet.load_state_dict(load_file(ckpt / "model.safetensors"))
+    if ema:
+        if not (ckpt / EMA_FILE).is_file():
+            raise FileNotFoundError(f"{ckpt} has no EMA weights ({EMA_FILE}); export with ema=False")
+        shadow = torch.load(ckpt / EMA_FILE, weights_only=True)["shadow_params"]
+        params = [p for _, p in trainable_parameters(unet, cfg.stage)]
+        if len(shadow) != len(params):
+            raise ValueError(f"{ckpt}: {len(shadow)} EMA tensors for {len(params)} trained parameters")
+        with torch.no_grad():
+            for p, s in zip(params, shadow):
+                p.copy_(s)
+    return save_pipeline(cfg, unet.eval(), vae, prompts, out, dtype)
