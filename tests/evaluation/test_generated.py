@@ -26,7 +26,8 @@ from eval_builders import track
 def _eager_tracker(categories: dict[int, str]) -> GroundingTracker:
     """An untrained tracker whose heatmaps start at 0.5, so it detects (and tracks) plenty."""
     torch.manual_seed(0)
-    model = GroundingTracker(TrackerConfig(categories=categories, widths=(4, 8, 8, 12), head_width=8, embed_dim=6))
+    model = GroundingTracker(TrackerConfig(categories=categories, widths=(4, 8, 8, 12), head_width=8, roi_width=4,
+                                           roi_size=8, embed_dim=6))
     torch.nn.init.zeros_(model.heat_head.bias)
     return model.eval()
 
@@ -55,11 +56,13 @@ def setup(tmp_path_factory):
 def test_detections_are_rescaled_to_the_clip(setup):
     _, reference, model = setup
     small = read_clip_frames(reference[0], reference.image_root)
-    a, _, _ = detect(model, small)
-    b, _, _ = detect(model, scale_frames(small, 2))
+    a, features_a = detect(model, small)
+    b, features_b = detect(model, scale_frames(small, 2))
     assert sum(len(d) for d in a) > 0
     for da, db in zip(a, b):
         np.testing.assert_allclose(db.boxes, 2 * da.boxes, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(db.embeddings, da.embeddings, atol=1e-4)
+    np.testing.assert_allclose(features_b, features_a, atol=1e-5)
 
 
 def test_pairing_cuts_reference_clips_and_names_missing_ones(setup):

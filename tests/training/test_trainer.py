@@ -87,3 +87,12 @@ def test_accelerate_launch_two_cpu_processes(tiny_world, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(_losses(tmp_path / "ddp")) == [1, 2]
     assert (tmp_path / "ddp" / "final" / "unet" / "config.json").is_file()
+
+
+def test_gradient_accumulation_and_v_prediction(tiny_world, tmp_path):
+    cfg = tiny_config(tiny_world, tmp_path / "acc", max_steps=2, gradient_accumulation_steps=2, ema_decay=None)
+    cfg.diffusion.prediction_type = "v_prediction"
+    final = trainer.train(cfg, progress=False)
+    assert sorted(_losses(tmp_path / "acc")) == [1, 2]  # two optimizer steps from four micro-batches
+    scheduler = json.loads((final / "scheduler" / "scheduler_config.json").read_text())
+    assert scheduler["prediction_type"] == "v_prediction" and scheduler["algorithm_type"] == "dpmsolver++"
