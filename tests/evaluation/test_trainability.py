@@ -8,6 +8,7 @@ import pytest
 
 from trackdiffusion.evaluation.trainability import COLUMNS, TrainabilityConfig, run_name, run_trainability
 from trackdiffusion.evaluation.tracker.data import read_split, subset_clips
+from trackdiffusion.evaluation.tracker.train import TrackerTrainConfig, training_clips
 from trackdiffusion.tracklets.synthetic import WorldConfig, write_world
 
 
@@ -58,3 +59,19 @@ def test_bad_fractions_are_refused(worlds, tmp_path):
     cfg = TrainabilityConfig(real="r", generated="g", val="v", output_dir=str(tmp_path), fractions=[0.5, 1.5])
     with pytest.raises(ValueError, match="fractions"):
         run_trainability(cfg, progress=False)
+
+
+def test_training_clips_from_a_clip_list_plus_extra_splits(worlds, tmp_path):
+    names = [c.name for c in read_split(worlds / "real" / "train")][1:3]
+    (tmp_path / "clips.txt").write_text("\n".join(names) + "\n")
+    cfg = TrackerTrainConfig(data=str(worlds / "real" / "train"), output_dir=str(tmp_path),
+                             clip_list=str(tmp_path / "clips.txt"), extra_data=[str(worlds / "fake" / "train")])
+    real, extra = training_clips(cfg)
+    assert [c.name for c in real] == names and [len(d) for d in extra] == [3]
+    assert "clip_list and train_fraction" in "; ".join(TrackerTrainConfig(**{**vars(cfg), "train_fraction": 0.5})
+                                                       .problems())
+    write_world(WorldConfig(train_clips=1, val_clips=0, num_frames=6, seed=3, categories=("circle", "star")),
+                tmp_path / "other", workers=1)
+    with pytest.raises(ValueError, match="category table"):
+        training_clips(TrackerTrainConfig(data=str(worlds / "real" / "train"), output_dir=str(tmp_path),
+                                          extra_data=[str(tmp_path / "other" / "train")]))

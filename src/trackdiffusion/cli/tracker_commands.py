@@ -33,7 +33,7 @@ def _fractions(value: str) -> list[float]:
         raise typer.BadParameter(f"expected comma-separated numbers, e.g. 0.1,0.5,1.0; got {value!r}") from None
 
 
-_THREADS = typer.Option(None, "--threads", help="torch CPU threads [default: torch's choice].")
+_THREADS = typer.Option(None, "--threads", help="torch CPU threads (default: torch's choice).")
 
 
 @app.command("train-tracker")

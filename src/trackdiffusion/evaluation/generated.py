@@ -16,7 +16,11 @@ The paper scores generated clips with pretrained trackers (Table 1); here the gr
 * ``Drift`` / ``DriftF2F``: appearance drift of the tracklets' boxes (:mod:`.identity`, colour
   units), read against the Oracle row; ``IDSW``: ID switches of the tracker against the tracklets.
 
-Plots (with ``out``): ``pr_curves.png`` (both rows) and ``iou_over_time.png`` (per clip, each
+Output (with ``out``): ``generated.json`` in the :mod:`.report` schema (``metric``
+``"generated"``; ``columns`` ``[FD-tracker or FVD, *METRIC_COLUMNS]``; ``rows`` ``Oracle (real
+clips)`` then ``Generated``, the Oracle's distance ``null``; ``settings`` name both folders, the
+tracker, the clip count, frame counts and sizes, and how the distance was computed),
+``generated.md``, ``pr_curves.png`` (both rows) and ``iou_over_time.png`` (per clip, each
 tracklet's IoU with its best track: the one of highest spatio-temporal IoU).
 """
 
@@ -27,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..assets import DEFAULT_TRACKER, require
 from ..tracklets.clip import Clip
 from ..tracklets.dataset import TrackletDataset
 from ..tracklets.formats import read_tracklets
@@ -46,7 +51,15 @@ METRIC_COLUMNS = ["TrackAP", "TrackAP50", "TrackAP75", "Success", "NormPrecision
 
 @dataclass
 class RowResult:
-    """Everything measured on one row's clips."""
+    """Everything measured on one row's clips.
+
+    Attributes:
+        values: the row of the table (``METRIC_COLUMNS``; the distance is added for Generated).
+        arrays: the TrackAP curves (for the precision-recall plot).
+        iou_over_time: ``{clip: {tracklet id: [T] IoU with its best track}}``.
+        features: ``[clips, F]`` grounding-tracker features, one row per clip.
+        frames: ``{clip: [T, H, W, 3]}``, kept only when FVD needs them.
+    """
 
     values: dict[str, float]
     arrays: TrackAPArrays
@@ -57,6 +70,8 @@ class RowResult:
 
 @dataclass
 class GeneratedEvaluation:
+    """The table, what each row measured, and the plots written (none without ``out``)."""
+
     report: Report
     rows: dict[str, RowResult]
     plots: list[Path]
@@ -124,10 +139,14 @@ def evaluate_row(model: GroundingTracker, truth: TrackletDataset, keep_frames: b
     return RowResult(values, arrays, iou_series, results.features, frames_by_clip)
 
 
-def evaluate_generated(generated: str | Path, reference: str | Path, tracker: str | Path,
+def evaluate_generated(generated: str | Path, reference: str | Path, tracker: str | Path | None = None,
                        i3d_weights: str | Path | None = None, out: str | Path | None = None,
                        device: str = "cpu") -> GeneratedEvaluation:
-    """The table of the module docstring; with ``out``: ``generated.json`` / ``.md`` and the plots."""
+    """The table of the module docstring; with ``out``: ``generated.json`` / ``.md`` and the plots.
+
+    ``tracker`` defaults to the shipped ``assets/grounding-tracker``.
+    """
+    tracker = tracker if tracker is not None else require(DEFAULT_TRACKER, "the grounding tracker")
     gen = read_tracklets(generated)
     ref = paired_reference(gen, read_tracklets(reference))
     if len(gen) < 2:
@@ -160,7 +179,8 @@ def evaluate_generated(generated: str | Path, reference: str | Path, tracker: st
 def _distance(rows: dict[str, RowResult], i3d_weights: str | Path | None, device: str) -> tuple[str, float, str]:
     """(column name, value, how it was computed) of the Generated row's distance to the Oracle clips."""
     if i3d_weights is None:
-        value = frechet_distance_from_features(rows[ORACLE].features, rows[GENERATED].features)
+        # A squared distance: round-off of the matrix square root can leave -1e-12 for equal sets.
+        value = max(0.0, frechet_distance_from_features(rows[ORACLE].features, rows[GENERATED].features))
         return "FD-tracker", value, ("Frechet distance of per-clip grounding-tracker features (mean-pooled "
                                      "stride-8 maps); weight-free, NOT FVD")
     from .fvd import fvd

@@ -1,7 +1,8 @@
 """The grounding tracker: the embedded counterpart of the paper's pretrained trackers.
 
-A small CenterNet-style detector (per-category heatmaps, box edges, appearance embeddings) trained
-on real clips, with IoU + appearance association (Hungarian) into scored tracks. It scores
+A small CenterNet-style detector (objectness heatmap, box edges at stride 2) with an ROI identity
+head (category, appearance embedding), trained on real clips, with IoU + appearance association
+(Hungarian) into scored tracks. It scores
 generated clips: TrackAP of its tracks against the input tracklets, SOT of the instances it
 follows from their first boxes, and features for a weight-free Frechet distance.
 
@@ -13,12 +14,12 @@ follows from their first boxes, and features for a weight-free Frechet distance.
 
 from .association import Track, associate, tracks_to_clip
 from .config import AssociationConfig, TrackerConfig
-from .decode import Detections, decode_detections
+from .decode import Detections, decode_boxes
 from .inference import ClipTracking, TrackingResults, track_dataset, track_frames
 from .model import GroundingTracker, TrackerOutput
 
 __all__ = [
     "AssociationConfig", "ClipTracking", "Detections", "GroundingTracker", "Track", "TrackerConfig",
-    "TrackerOutput", "TrackingResults", "associate", "decode_detections", "track_dataset", "track_frames",
+    "TrackerOutput", "TrackingResults", "associate", "decode_boxes", "track_dataset", "track_frames",
     "tracks_to_clip",
 ]

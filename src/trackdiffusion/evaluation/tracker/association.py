@@ -14,11 +14,16 @@ Frame by frame, every track (seen recently or long lost) is a candidate for ever
   re-identification needs no memory limit.
 
 Afterwards, tracks with fewer than ``min_detections`` detections are dropped (a flicker is not
-an object) and each track's category is the score-weighted vote of its detections. Frames a
-track was missed in between two detections are filled by linear interpolation (the object was
-occluded), unless one of the two boxes touches the frame edge (it may have left the frame).
-A filled frame's score is the track's mean, so the track score, the mean detection score,
-is unchanged. Legend: T frames, N tracks, K detections of a frame, D embedding size.
+an object). A track's category is the one of highest objectness-weighted mean probability over
+its detections; a detection's score for the track is its value on that category's heatmap,
+``objectness * probability``, and the track score is the mean of these. Frames a track was
+missed in between two detections are filled by linear interpolation (the object was occluded),
+unless one of the two boxes touches the frame edge (it may have left the frame). Before its
+first and after its last detection a track is extended with its velocity at that end for as
+long as the extended box stays clear of the frame edge and another track covers at least
+``hidden_cover`` of it: the object is hidden behind that one, as one that appears from behind
+another was before. A filled or extended frame's score is the track score, which so stays the
+mean over its frames. Legend: T frames, N tracks, K detections of a frame, D embedding size.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ...tracklets.clip import Clip, Instance
-from ..boxes import pairwise_iou
+from ..boxes import box_area, intersection_area, pairwise_iou
 from .config import AssociationConfig
 from .decode import Detections
 
@@ -39,44 +44,56 @@ _FORBIDDEN = 1e6
 
 @dataclass
 class Track:
-    """One identity: its detections (frame, box, score, category) and running appearance ``[D]``."""
+    """One identity: its detections (frame, box, objectness, category probabilities ``[C]`` over
+    ``category_ids``) and running appearance ``[D]``."""
 
     id: int
     embedding: np.ndarray
+    category_ids: np.ndarray
     frames: list[int] = field(default_factory=list)
     boxes: list[np.ndarray] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
-    categories: list[int] = field(default_factory=list)
+    class_probs: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, frame: int, box: np.ndarray, score: float, category: int, embedding: np.ndarray,
-            momentum: float) -> None:
+    def add(self, frame: int, dets: Detections, k: int, momentum: float) -> None:
+        """Append detection ``k`` of ``dets`` (of frame ``frame``)."""
         self.frames.append(frame)
-        self.boxes.append(np.asarray(box, dtype=np.float64))
-        self.scores.append(float(score))
-        self.categories.append(int(category))
-        if len(self.frames) > 1:
+        self.boxes.append(np.asarray(dets.boxes[k], dtype=np.float64))
+        self.scores.append(float(dets.scores[k]))
+        self.class_probs.append(np.asarray(dets.class_probs[k], dtype=np.float64))
+        embedding = dets.embeddings[k]
+        if len(self.frames) == 1:
+            self.embedding = embedding.astype(np.float64)
+        else:
             mixed = momentum * self.embedding + (1 - momentum) * embedding
             self.embedding = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
 
-    def predict(self, frame: int) -> np.ndarray:
-        """The box expected at ``frame`` if the object kept its recent velocity."""
-        first = max(0, len(self.frames) - _VELOCITY_SPAN)
-        span = self.frames[-1] - self.frames[first]
-        if span == 0:
-            return self.boxes[-1]
-        velocity = (self.boxes[-1] - self.boxes[first]) / span
-        return self.boxes[-1] + velocity * (frame - self.frames[-1])
+    def velocity(self, end: int) -> np.ndarray:
+        """``[4]`` box change per frame over the first (``end = 0``) or last (``-1``) detections."""
+        frames, boxes = (self.frames, self.boxes) if end == 0 else (self.frames[::-1], self.boxes[::-1])
+        k = min(len(frames), _VELOCITY_SPAN) - 1
+        return np.zeros(4) if k == 0 else (boxes[k] - boxes[0]) / (frames[k] - frames[0])
+
+    def extrapolate(self, frame: int, end: int = -1) -> np.ndarray:
+        """The box at ``frame`` if the object kept its velocity at ``end`` (its last detections by default)."""
+        return self.boxes[end] + self.velocity(end) * (frame - self.frames[end])
 
     @property
-    def score(self) -> float:
-        return float(np.mean(self.scores))
+    def channel(self) -> int:
+        """Index of the track's category in ``category_ids``."""
+        return int(np.argmax(np.asarray(self.scores) @ np.stack(self.class_probs)))
 
     @property
     def category(self) -> int:
-        votes: dict[int, float] = {}
-        for c, s in zip(self.categories, self.scores):
-            votes[c] = votes.get(c, 0.0) + s
-        return max(votes, key=votes.get)
+        return int(self.category_ids[self.channel])
+
+    def frame_scores(self) -> np.ndarray:
+        """``[detections]`` objectness times the probability of the track's category."""
+        return np.asarray(self.scores) * np.stack(self.class_probs)[:, self.channel]
+
+    @property
+    def score(self) -> float:
+        return float(np.mean(self.frame_scores()))
 
 
 def associate(detections: list[Detections], config: AssociationConfig) -> list[Track]:
@@ -86,7 +103,7 @@ def associate(detections: list[Detections], config: AssociationConfig) -> list[T
         dets = frame.take(np.flatnonzero(frame.scores >= config.detection_threshold))
         matched = np.zeros(len(dets), dtype=bool)
         if tracks and len(dets):
-            predicted = np.stack([tr.predict(t) for tr in tracks])  # [N, 4]
+            predicted = np.stack([tr.extrapolate(t) for tr in tracks])  # [N, 4]
             iou = pairwise_iou(predicted, dets.boxes)  # [N, K]
             sim = np.stack([tr.embedding for tr in tracks]) @ dets.embeddings.T  # [N, K]
             allowed = (sim >= config.min_similarity) & ((iou >= config.min_iou) | (sim >= config.reid_similarity))
@@ -94,13 +111,11 @@ def associate(detections: list[Detections], config: AssociationConfig) -> list[T
             cost = np.where(allowed, 1.0 - affinity, _FORBIDDEN)
             for n, k in zip(*linear_sum_assignment(cost)):
                 if allowed[n, k]:
-                    tracks[n].add(t, dets.boxes[k], dets.scores[k], dets.categories[k], dets.embeddings[k],
-                                  config.embedding_momentum)
+                    tracks[n].add(t, dets, k, config.embedding_momentum)
                     matched[k] = True
         for k in np.flatnonzero(~matched & (dets.scores >= config.birth_threshold)):
-            track = Track(id=len(tracks) + 1, embedding=dets.embeddings[k].astype(np.float64))
-            track.add(t, dets.boxes[k], dets.scores[k], dets.categories[k], dets.embeddings[k],
-                      config.embedding_momentum)
+            track = Track(id=len(tracks) + 1, embedding=dets.embeddings[k], category_ids=dets.category_ids)
+            track.add(t, dets, k, config.embedding_momentum)
             tracks.append(track)
     return [tr for tr in tracks if len(tr.frames) >= config.min_detections]
 
@@ -109,11 +124,27 @@ def _touches_border(box: np.ndarray, width: int, height: int, margin: float) -> 
     return bool(box[0] <= margin or box[1] <= margin or box[2] >= width - margin or box[3] >= height - margin)
 
 
+def _extend_hidden(inst: Instance, track: Track, others: list[Instance], width: int, height: int,
+                   config: AssociationConfig) -> None:
+    """Extend ``inst`` in place before its first / after its last detection behind ``others``."""
+    for end, step in ((0, -1), (-1, 1)):
+        t = track.frames[end] + step
+        while 0 <= t < inst.num_frames and not inst.present[t]:
+            box = track.extrapolate(t, end)
+            if box[2] <= box[0] or box[3] <= box[1] or _touches_border(box, width, height, config.border_margin):
+                break
+            covers = [intersection_area(box, o.boxes[t]) for o in others if o.present[t]]
+            if max(covers, default=0.0) < config.hidden_cover * box_area(box):
+                break
+            inst.boxes[t], inst.present[t], inst.score[t] = box, True, track.score
+            t += step
+
+
 def track_instance(track: Track, num_frames: int, width: int, height: int, config: AssociationConfig) -> Instance:
     """One track as a scored :class:`Instance` (gaps filled, boxes clipped to the frame)."""
     boxes = np.full((num_frames, 4), np.nan)
     scores = np.full(num_frames, np.nan)
-    boxes[track.frames], scores[track.frames] = np.stack(track.boxes), track.scores
+    boxes[track.frames], scores[track.frames] = np.stack(track.boxes), track.frame_scores()
     if config.fill_gaps:
         for (a, box_a), (b, box_b) in zip(zip(track.frames, track.boxes), zip(track.frames[1:], track.boxes[1:])):
             if b - a > 1 and not (_touches_border(box_a, width, height, config.border_margin)
@@ -132,5 +163,10 @@ def tracks_to_clip(tracks: list[Track], name: str, num_frames: int, width: int, 
                    categories: dict[int, str], config: AssociationConfig) -> Clip:
     """The tracks of a clip as a predicted :class:`Clip` (ids are the track ids)."""
     instances = [track_instance(tr, num_frames, width, height, config) for tr in tracks]
+    if config.extend_hidden:
+        # Occluders as tracked, before any extension: the result does not depend on the track order.
+        snapshot = [Instance(i.id, i.category_id, i.boxes.copy(), i.present.copy()) for i in instances]
+        for n, (inst, track) in enumerate(zip(instances, tracks)):
+            _extend_hidden(inst, track, snapshot[:n] + snapshot[n + 1:], width, height, config)
     return Clip(name=name, width=width, height=height, num_frames=num_frames, categories=categories,
                 instances=[i for i in instances if i.present.any()])

@@ -23,13 +23,15 @@ class AssociationConfig:
 
     detection_threshold: float = 0.3  # detections below are not used at all
     birth_threshold: float = 0.45  # an unmatched detection starts a track from this score on
-    iou_weight: float = 0.5  # affinity = iou_weight * IoU + (1 - iou_weight) * similarity
+    iou_weight: float = 0.3  # affinity = iou_weight * IoU + (1 - iou_weight) * similarity
     min_similarity: float = 0.3  # no match below this appearance similarity, whatever the overlap
-    min_iou: float = 0.1  # a match without this overlap with the predicted box needs ...
-    reid_similarity: float = 0.7  # ... this similarity (re-identification after exit or occlusion)
+    min_iou: float = 0.2  # a match without this overlap with the predicted box needs ...
+    reid_similarity: float = 0.75  # ... this similarity (re-identification after exit or occlusion)
     embedding_momentum: float = 0.7  # weight of the old track embedding in its running mean
     fill_gaps: bool = True  # interpolate frames a track was missed in, unless it left the frame
     border_margin: float = 1.0  # px: a box this close to the frame edge may have left the frame
+    extend_hidden: bool = True  # extend tracks backwards / forwards behind the tracks that hide them ...
+    hidden_cover: float = 0.5  # ... while one covers at least this fraction of the extended box
     min_detections: int = 2  # tracks with fewer detections are dropped (flickers)
 
 
@@ -37,7 +39,7 @@ class AssociationConfig:
 class TrackerConfig:
     """Network sizes, decoding and association of a :class:`~.model.GroundingTracker`.
 
-    ``categories`` maps the data set's category ids to names; heatmap channel ``k`` is the
+    ``categories`` maps the data set's category ids to names; class logit ``k`` is the
     ``k``-th id in ascending order. Frames are resized (aspect not kept) to
     ``input_size x input_size``; outputs are at ``input_size / stride``.
     """
@@ -46,6 +48,9 @@ class TrackerConfig:
     input_size: int = 64
     widths: tuple[int, ...] = (16, 32, 64, 96)  # at strides 1, 2, 4, 8
     head_width: int = 64
+    roi_size: int = 16  # identity head crops, pixels per side
+    roi_width: int = 32  # identity head channels (doubled twice)
+    roi_context: float = 0.15  # crops widen each box by this fraction of its size per side
     embed_dim: int = 32
     max_detections: int = 16  # peaks kept per frame
     nms_iou: float = 0.7  # class-agnostic box NMS between peaks
@@ -84,9 +89,11 @@ class TrackerConfig:
             out.append(f"widths: four positive channel counts (strides 1, 2, 4, 8), got {list(self.widths)}")
         if self.input_size < 16 or self.input_size % 8:
             out.append(f"input_size: a multiple of 8 from 16 on, got {self.input_size}")
-        for name in ("head_width", "embed_dim", "max_detections"):
+        for name in ("head_width", "roi_width", "embed_dim", "max_detections"):
             if getattr(self, name) < 1:
                 out.append(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if self.roi_size < 4 or self.roi_size % 4:
+            out.append(f"roi_size: a multiple of 4, got {self.roi_size}")
         return out
 
     def to_dict(self) -> dict:

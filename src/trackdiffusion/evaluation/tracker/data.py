@@ -23,6 +23,8 @@ from ...tracklets.formats import read_tracklets
 from ...tracklets.loader import read_clip_frames
 from .targets import FrameTargets
 
+_SUBSET_STREAM = 1
+
 
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
     """``frames [T, H, W, 3]`` uint8 resized to ``[T, size, size, 3]`` (aspect not kept).
@@ -109,14 +111,12 @@ def load_pool(dataset: TrackletDataset, size: int, category_ids: list[int],
                          f"{category_ids}")
     channel = {cid: k for k, cid in enumerate(category_ids)}
     slots = max([sum(not i.iscrowd for i in c.instances) for c in dataset.clips] + [1])
-    frames, objects = [], []
-    for clip in dataset.clips:
-        frames.append(resize_frames(read_clip_frames(clip, root), size))
-        objects.append(clip_objects(clip, size, channel, slots))
-    lengths = [c.num_frames for c in dataset.clips]
-    if not frames:
+    if not dataset.clips:
         raise ValueError(f"{dataset.source or 'data set'}: no clips to train on")
+    frames = [resize_frames(read_clip_frames(clip, root), size) for clip in dataset.clips]
+    objects = [clip_objects(clip, size, channel, slots) for clip in dataset.clips]
     boxes, present, visibility, classes = (np.concatenate([o[i] for o in objects]) for i in range(4))
+    lengths = [c.num_frames for c in dataset.clips]
     return FramePool(np.concatenate(frames), boxes, present, visibility, classes,
                      clip_start=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
 
@@ -138,7 +138,9 @@ def subset_clips(dataset: TrackletDataset, fraction: float, seed: int) -> Trackl
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     count = max(1, round(fraction * len(dataset.clips)))
-    keep = np.sort(np.random.default_rng([seed, 7]).permutation(len(dataset.clips))[:count])
+    # A child stream of the seed: independent of the (seed, step) streams batches are drawn from.
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SUBSET_STREAM,)))
+    keep = np.sort(rng.permutation(len(dataset.clips))[:count])
     return TrackletDataset([dataset.clips[i] for i in keep], dataset.categories, dataset.source,
                            dataset.image_root, dict(dataset.info))
 
@@ -150,6 +152,7 @@ class BatchSpec:
     flip: bool = True  # horizontal flips (the whole clip's frames together)
     colour_jitter: float = 0.15  # brightness / contrast change, fraction
     noise: float = 0.03  # std of added pixel noise at most (in [-1, 1] units)
+    roi_jitter: float = 0.08  # identity-head boxes: each edge moved by up to this fraction of the size
 
 
 def sample_batch(pool: FramePool, spec: BatchSpec, seed: int, step: int) -> tuple[torch.Tensor, FrameTargets]:
@@ -182,8 +185,12 @@ def sample_batch(pool: FramePool, spec: BatchSpec, seed: int, step: int) -> tupl
         std = per_clip(rng.uniform(0, spec.noise, len(clips))).view(-1, 1, 1, 1)
         frames = frames + std * torch.from_numpy(rng.standard_normal(frames.shape).astype(np.float32))
     present = pool.present[index]
+    boxes = np.where(present[..., None], boxes, 0.0)
+    size = np.concatenate([boxes[..., 2:] - boxes[..., :2]] * 2, axis=-1)
+    rois = boxes + size * rng.uniform(-spec.roi_jitter, spec.roi_jitter, boxes.shape)
     targets = FrameTargets(
-        boxes=torch.from_numpy(np.where(present[..., None], boxes, 0.0)).float(),
+        boxes=torch.from_numpy(boxes).float(),
+        rois=torch.from_numpy(rois).float(),
         present=torch.from_numpy(present),
         visibility=torch.from_numpy(pool.visibility[index]).float(),
         classes=torch.from_numpy(pool.classes[index]),

@@ -1,12 +1,12 @@
-"""Detections of one frame read off the dense outputs: heatmap peaks, voted boxes, embeddings.
+"""Detections of one frame: heatmap peaks with voted boxes (here), categories and embeddings
+from the identity head (:func:`.inference.detect`).
 
-Peaks are class-agnostic: the heatmap's maximum over categories must be a 3 x 3 local maximum
-(CenterNet's max-pool NMS); the category is the channel of that maximum. A peak's box is the
-score-weighted mean of the boxes its 3 x 3 neighbours decode whose IoU with the peak's own box
-is at least ``vote_iou`` (neighbours on another object do not vote): averaging nine regressions
-gives sub-pixel boxes at stride 2. Peaks whose boxes overlap a higher-scored one by more than
-``nms_iou`` are dropped. Legend: B frames, C categories, D embedding size, h, w output size,
-K detections of a frame.
+Peaks are cells whose objectness is a 3 x 3 local maximum (CenterNet's max-pool NMS). A peak's
+box is the objectness-weighted mean of the boxes its 3 x 3 neighbours predict, over the
+neighbours whose box has an IoU of at least ``vote_iou`` with the peak's own (neighbours on
+another object do not vote): averaging nine regressions gives sub-pixel boxes at stride 2.
+Peaks whose boxes overlap a higher-scored one by more than ``nms_iou`` are dropped.
+Legend: B frames, C categories, D embedding size, h, w output size, K detections of a frame.
 """
 
 from __future__ import annotations
@@ -25,23 +25,31 @@ from .targets import decode_ltrb
 
 @dataclass
 class Detections:
-    """Detections of one frame: ``boxes [K, 4]`` xyxy, ``scores [K]``, ``categories [K]``
-    (data set category ids), ``embeddings [K, D]`` unit vectors."""
+    """Detections of one frame: ``boxes [K, 4]`` xyxy, ``scores [K]`` objectness, ``class_probs [K, C]``
+    over the categories ``category_ids [C]`` (data set ids), ``embeddings [K, D]`` unit vectors."""
 
     boxes: np.ndarray
     scores: np.ndarray
-    categories: np.ndarray
+    class_probs: np.ndarray
     embeddings: np.ndarray
+    category_ids: np.ndarray
 
     def __len__(self) -> int:
         return len(self.scores)
 
+    @property
+    def categories(self) -> np.ndarray:
+        """``[K]`` the most probable category id of each detection."""
+        return self.category_ids[self.class_probs.argmax(1)] if len(self) else self.category_ids[:0]
+
     def take(self, index: np.ndarray) -> "Detections":
-        return Detections(self.boxes[index], self.scores[index], self.categories[index], self.embeddings[index])
+        return Detections(self.boxes[index], self.scores[index], self.class_probs[index], self.embeddings[index],
+                          self.category_ids)
 
     def scaled(self, sx: float, sy: float) -> "Detections":
         """Boxes multiplied by ``(sx, sy)`` per axis (input pixels -> clip pixels)."""
-        return Detections(self.boxes * np.array([sx, sy, sx, sy]), self.scores, self.categories, self.embeddings)
+        return Detections(self.boxes * np.array([sx, sy, sx, sy]), self.scores, self.class_probs, self.embeddings,
+                          self.category_ids)
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
@@ -54,35 +62,29 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     return np.array(keep, dtype=np.int64)
 
 
-def decode_detections(out: TrackerOutput, config: TrackerConfig, threshold: float) -> list[Detections]:
-    """Per-frame detections (input-pixel boxes) of a batch of outputs, scores ``>= threshold``."""
-    heat = torch.sigmoid(out.heat.float())  # [B, C, h, w]
-    score, channel = heat.max(1)  # [B, h, w]
+def decode_boxes(out: TrackerOutput, config: TrackerConfig, threshold: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per frame, ``(boxes [K, 4], scores [K])``: input-pixel boxes of the peaks scoring ``>= threshold``."""
+    score = torch.sigmoid(out.heat.float())[:, 0]  # [B, h, w]
     peaks = (score == F.max_pool2d(score[:, None], 3, 1, 1)[:, 0]) & (score >= threshold)
     boxes = decode_ltrb(out.ltrb.float(), config.stride)  # [B, 4, h, w]
+    B = score.shape[0]
     # 3x3 neighbourhoods of every cell: [B, 9, h, w] scores and [B, 4, 9, h, w] boxes.
-    nb_score = F.unfold(score[:, None], 3, padding=1).view(score.shape[0], 9, *score.shape[1:])
-    nb_boxes = F.unfold(boxes, 3, padding=1).view(boxes.shape[0], 4, 9, *boxes.shape[2:])
-    category_ids = np.array(config.category_ids)
+    nb_score = F.unfold(score[:, None], 3, padding=1).view(B, 9, *score.shape[1:])
+    nb_boxes = F.unfold(boxes, 3, padding=1).view(B, 4, 9, *boxes.shape[2:])
     result = []
-    for b in range(heat.shape[0]):
+    for b in range(B):
         rows, cols = torch.nonzero(peaks[b], as_tuple=True)
         s = score[b, rows, cols]
         order = torch.argsort(s, descending=True)[: config.max_detections]
         rows, cols, s = rows[order], cols[order], s[order]
         own = boxes[b, :, rows, cols].T  # [K, 4]
         votes = nb_boxes[b, :, :, rows, cols].permute(2, 1, 0)  # [K, 9, 4]
-        weight = nb_score[b, :, rows, cols].T  # [K, 9]
-        weight = weight * (_iou(votes, own[:, None]) >= config.vote_iou)
-        voted = (votes * weight[..., None]).sum(1) / weight.sum(1, keepdim=True).clamp(min=1e-6)
-        voted = torch.where(weight.sum(1, keepdim=True) > 0, voted, own)
-        det = Detections(
-            boxes=voted.double().numpy(),
-            scores=s.double().numpy(),
-            categories=category_ids[channel[b, rows, cols].numpy()],
-            embeddings=out.embedding[b, :, rows, cols].T.float().numpy(),
-        )
-        result.append(det.take(_nms(det.boxes, det.scores, config.nms_iou)) if len(det) else det)
+        # The peak votes for itself (IoU 1), so every weight sum is at least the peak's score.
+        weight = nb_score[b, :, rows, cols].T * (_iou(votes, own[:, None]) >= config.vote_iou)  # [K, 9]
+        voted = ((votes * weight[..., None]).sum(1) / weight.sum(1, keepdim=True)).double().numpy()
+        scores = s.double().numpy()
+        keep = _nms(voted, scores, config.nms_iou) if len(scores) else np.zeros(0, dtype=np.int64)
+        result.append((voted[keep], scores[keep]))
     return result
 
 

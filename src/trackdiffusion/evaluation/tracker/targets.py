@@ -2,15 +2,19 @@
 
 Per frame, every object that is present and visible enough gets (CenterNet / TTFNet style):
 
-* a Gaussian on its category's heatmap, centred on the box centre with ``sigma = size / 6`` per
+* a Gaussian on the objectness heatmap, centred on the box centre with ``sigma = size / 6`` per
   axis (at least half a cell); the cell holding the centre is set to exactly 1 (the positive);
-* box targets on the cells where its Gaussian exceeds ``BOX_REGION`` and beats every other
-  object's, weighted by the Gaussian (cells near the centre matter most);
-* one embedding sample, at its positive cell.
+* box targets on its core region: the cells where its Gaussian exceeds ``BOX_REGION`` and beats
+  every other object's, weighted by the Gaussian (cells near the centre matter most);
+* one identity-head sample: its box jittered as a detection would be (``FrameTargets.rois``),
+  with its category (cross-entropy) and its identity (supervised contrastive loss: the same
+  object in the batch's other frames is positive, every other object negative).
 
 Objects present but barely visible (``visibility < min_visibility``: fully occluded, or a sliver
-at the frame edge) are neither positive nor negative: the heatmap loss ignores their core.
-Legend: B frames, K object slots per frame, C categories, D embedding size, h, w output size.
+at the frame edge) are neither positive nor negative: the heatmap loss ignores their core, and
+they are no identity sample (their crop shows mostly the objects in front of them).
+Legend: B frames, K object slots per frame, C categories, D embedding size, h, w output size,
+P identity samples.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from .model import TrackerOutput
 
 BOX_REGION = 0.3  # Gaussian value from which a cell regresses the object's box
 _IGNORE_CORE = 0.3  # cells of a barely visible object above this Gaussian value are ignored
@@ -34,11 +38,13 @@ class FrameTargets:
         boxes: ``[B, K, 4]`` xyxy in input pixels (anything where ``present`` is False).
         present: ``[B, K]`` bool.
         visibility: ``[B, K]`` in [0, 1].
-        classes: ``[B, K]`` heatmap channel of each object.
+        classes: ``[B, K]`` class index of each object.
         labels: ``[B, K]`` identity, equal for the same object in different frames of the batch.
+        rois: ``[B, K, 4]`` the boxes jittered, for the identity head.
     """
 
     boxes: torch.Tensor
+    rois: torch.Tensor
     present: torch.Tensor
     visibility: torch.Tensor
     classes: torch.Tensor
@@ -47,14 +53,13 @@ class FrameTargets:
 
 @dataclass
 class DenseTargets:
-    """``heat [B, C, h, w]``, ``heat_weight [B, 1, h, w]``, ``boxes [B, 4, h, w]``,
-    ``box_weight [B, h, w]``, ``centre_index [B, K]`` (flat cell of each object), ``positive [B, K]``."""
+    """``heat [B, 1, h, w]``, ``heat_weight [B, 1, h, w]``, ``boxes [B, 4, h, w]``, ``box_weight [B, h, w]``
+    (0 outside every core region), ``positive [B, K]``."""
 
     heat: torch.Tensor
     heat_weight: torch.Tensor
     boxes: torch.Tensor
     box_weight: torch.Tensor
-    centre_index: torch.Tensor
     positive: torch.Tensor
 
 
@@ -63,8 +68,7 @@ def cell_centres(size: int, stride: int, device: torch.device | None = None) -> 
     return (torch.arange(size, device=device, dtype=torch.float32) + 0.5) * stride
 
 
-def dense_targets(t: FrameTargets, num_classes: int, size: int, stride: int,
-                  min_visibility: float) -> DenseTargets:
+def dense_targets(t: FrameTargets, size: int, stride: int, min_visibility: float) -> DenseTargets:
     """Heatmap and box targets of ``t`` on a ``size x size`` grid of ``stride`` pixels."""
     B, K = t.present.shape
     device = t.boxes.device
@@ -83,15 +87,14 @@ def dense_targets(t: FrameTargets, num_classes: int, size: int, stride: int,
     positive = t.present & (t.visibility >= min_visibility)
     ignored = t.present & ~positive
     pos_gauss = gauss * positive[..., None, None]
-    onehot = F.one_hot(t.classes.clamp(min=0), num_classes).bool() & positive[..., None]  # [B, K, C]
-    heat = torch.where(onehot[..., None, None], pos_gauss[:, :, None], torch.zeros(())).amax(1)  # [B, C, h, w]
-    ignore_core = (gauss * ignored[..., None, None]).amax(1) > _IGNORE_CORE  # [B, h, w]
-    heat_weight = (~(ignore_core & (heat.amax(1) < _IGNORE_CORE))).float()[:, None]
     best, owner = pos_gauss.max(1)  # [B, h, w]
+    ignore_core = (gauss * ignored[..., None, None]).amax(1) > _IGNORE_CORE  # [B, h, w]
+    heat_weight = (~(ignore_core & (best < _IGNORE_CORE))).float()[:, None]
     boxes = torch.gather(box, 1, owner.flatten(1)[..., None].expand(-1, -1, 4))  # [B, h*w, 4]
     box_weight = torch.where(best > BOX_REGION, best, torch.zeros(()))
-    return DenseTargets(heat=heat, heat_weight=heat_weight, boxes=boxes.transpose(1, 2).reshape(B, 4, size, size),
-                        box_weight=box_weight, centre_index=centre_index, positive=positive)
+    return DenseTargets(heat=best[:, None], heat_weight=heat_weight,
+                        boxes=boxes.transpose(1, 2).reshape(B, 4, size, size), box_weight=box_weight,
+                        positive=positive)
 
 
 def decode_ltrb(ltrb: torch.Tensor, stride: int) -> torch.Tensor:
@@ -132,45 +135,47 @@ def box_loss(ltrb: torch.Tensor, targets: DenseTargets, stride: int, l1_weight: 
     return (per_cell * w).sum() / w.sum().clamp(min=1e-6)
 
 
-def contrastive_loss(embedding: torch.Tensor, targets: DenseTargets, labels: torch.Tensor,
-                     temperature: float) -> torch.Tensor:
-    """Supervised contrastive loss of the embeddings at the positive cells: each object's other
-    frames in the batch are its positives, every other object is a negative."""
-    B, D = embedding.shape[:2]
-    flat = embedding.flatten(2)  # [B, D, h*w]
-    samples = torch.gather(flat, 2, targets.centre_index[:, None].expand(-1, D, -1)).transpose(1, 2)  # [B, K, D]
-    keep = targets.positive.flatten()
-    z, y = samples.reshape(-1, D)[keep], labels.flatten()[keep]  # [P, D], [P]
+def contrastive_loss(z: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Supervised contrastive loss of unit embeddings ``z [P, D]`` with identities ``labels [P]``:
+    each sample's other samples of the same identity are its positives, the rest negatives."""
     if z.shape[0] < 2:
-        return embedding.sum() * 0.0
-    logits = z @ z.T / temperature
+        return z.sum() * 0.0
     self_mask = torch.eye(len(z), dtype=torch.bool, device=z.device)
-    logits = logits.masked_fill(self_mask, float("-inf"))
-    same = (y[:, None] == y[None]) & ~self_mask
+    logits = (z @ z.T / temperature).masked_fill(self_mask, float("-inf"))
+    same = (labels[:, None] == labels[None]) & ~self_mask
     anchors = same.any(1)
     if not anchors.any():
-        return embedding.sum() * 0.0
+        return z.sum() * 0.0
     log_prob = logits.log_softmax(1).masked_fill(~same, 0.0)
     return -(log_prob.sum(1)[anchors] / same.sum(1)[anchors]).mean()
 
 
 @dataclass
 class LossWeights:
+    """Weights of the loss parts (see :func:`tracker_loss`) and the contrastive temperature."""
+
     heat: float = 1.0
     box: float = 2.0
-    embedding: float = 0.5
+    classes: float = 1.0
+    embedding: float = 1.0
     temperature: float = 0.1
 
 
-def tracker_loss(out: TrackerOutput, t: FrameTargets, stride: int, min_visibility: float,
+def tracker_loss(model: nn.Module, frames: torch.Tensor, t: FrameTargets, stride: int, min_visibility: float,
                  weights: LossWeights) -> tuple[torch.Tensor, dict[str, float]]:
-    """Total loss and its parts (for the log)."""
-    size = out.heat.shape[-1]
-    dense = dense_targets(t, out.heat.shape[1], size, stride, min_visibility)
+    """Total loss of ``frames [B, 3, H, W]`` and its parts (for the log); ``model`` is a
+    :class:`~.model.GroundingTracker`, possibly wrapped for distributed training."""
+    positive = t.present & (t.visibility >= min_visibility)
+    frame_index, slot = torch.nonzero(positive, as_tuple=True)  # the P identity samples
+    rois = torch.cat([frame_index[:, None].to(t.rois.dtype), t.rois[frame_index, slot]], dim=1)
+    out = model(frames, rois)
+    dense = dense_targets(t, out.heat.shape[-1], stride, min_visibility)
     parts = {
         "heat": focal_loss(out.heat, dense.heat, dense.heat_weight),
         "box": box_loss(out.ltrb, dense, stride),
-        "embedding": contrastive_loss(out.embedding, dense, t.labels, weights.temperature),
+        "classes": F.cross_entropy(out.class_logits, t.classes[frame_index, slot]) if len(rois)
+        else out.heat.sum() * 0.0,
+        "embedding": contrastive_loss(out.embeddings, t.labels[frame_index, slot], weights.temperature),
     }
     total = sum(getattr(weights, k) * v for k, v in parts.items())
     return total, {k: float(v.detach()) for k, v in parts.items()}

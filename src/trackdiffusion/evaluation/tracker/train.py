@@ -54,7 +54,7 @@ class TrackerTrainConfig:
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 100
-    min_visibility: float = 0.25  # less visible objects are ignored by the heatmap loss
+    min_visibility: float = 0.25  # less visible objects are ignored by the losses
     input_size: int = 64
     seed: int = 0
     checkpoint_every: int = 250
@@ -116,7 +116,8 @@ def train_tracker(cfg: TrackerTrainConfig, progress: bool = True,
         + "".join(f", {len(d)} from {d.source}" for d in extra) + f") in {time.perf_counter() - started:.1f} s")
     torch.manual_seed(cfg.seed)
     acc = Accelerator(cpu=not torch.cuda.is_available())
-    model = GroundingTracker(model_cfg)
+    # Channels-last makes the CPU (oneDNN) convolutions about 25 % faster here.
+    model = GroundingTracker(model_cfg).to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     schedule = get_scheduler("cosine", optimizer, num_warmup_steps=min(cfg.warmup_steps, cfg.max_steps // 10),
                              num_training_steps=cfg.max_steps)
@@ -135,7 +136,7 @@ def train_tracker(cfg: TrackerTrainConfig, progress: bool = True,
         task = bar.add_task("training tracker", total=cfg.max_steps, completed=step, info="")
         while step < cfg.max_steps:
             frames, targets = sample_batch_on(pool, spec, cfg.seed, step, acc.device)
-            loss, parts = tracker_loss(model(frames), targets, model_cfg.stride, cfg.min_visibility, weights)
+            loss, parts = tracker_loss(model, frames, targets, model_cfg.stride, cfg.min_visibility, weights)
             acc.backward(loss)
             optimizer.step()
             schedule.step()
@@ -152,12 +153,16 @@ def train_tracker(cfg: TrackerTrainConfig, progress: bool = True,
             if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
                 save_checkpoint(acc, out, step, {"config": asdict(cfg)}, cfg.keep_last)
                 loss_log.plot("grounding tracker loss")
-    final = acc.unwrap_model(model).save_pretrained(out / FINAL_DIR)
-    if cfg.val_data:
-        # Measured on the weights as saved (fp16), i.e. exactly what a user loads.
-        report = evaluate_tracker(GroundingTracker.from_pretrained(final), read_split(cfg.val_data))
-        report.update(steps=cfg.max_steps, train_clips=len(real), extra_clips=sum(len(d) for d in extra))
-        (out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    final = out / FINAL_DIR
+    if acc.is_main_process:
+        acc.unwrap_model(model).save_pretrained(final)
+        if cfg.val_data:
+            # Measured on the weights as saved (fp16), i.e. exactly what a user loads.
+            report = evaluate_tracker(GroundingTracker.from_pretrained(final), read_split(cfg.val_data))
+            report.update(steps=cfg.max_steps, train_clips=len(real), extra_clips=sum(len(d) for d in extra),
+                          minutes=round((time.perf_counter() - started) / 60, 1))
+            (out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    acc.wait_for_everyone()
     return final
 
 
@@ -165,4 +170,5 @@ def sample_batch_on(pool: FramePool, spec: BatchSpec, seed: int, step: int,
                     device: torch.device) -> tuple[torch.Tensor, FrameTargets]:
     """:func:`.data.sample_batch` moved to ``device``."""
     frames, targets = sample_batch(pool, spec, seed, step)
-    return frames.to(device), FrameTargets(**{k: v.to(device) for k, v in vars(targets).items()})
+    frames = frames.to(device).contiguous(memory_format=torch.channels_last)
+    return frames, FrameTargets(**{k: v.to(device) for k, v in vars(targets).items()})
