@@ -50,14 +50,14 @@ def run_demo(out: str | Path, checkpoint: str | Path, tracker: str | Path, setti
     """Run the whole loop into ``out``; return the numbers written to ``summary.json``."""
     out = Path(out)
     started = time.perf_counter()
+    pipe = TrackDiffusionPipeline.from_checkpoint(checkpoint)  # first: a bad path fails before any work
+    pipe.set_progress_bar_config(disable=True)
     world = WorldConfig(train_clips=0, val_clips=settings.clips, num_frames=settings.frames, seed=HELD_OUT_SEED)
     say(f"1/4 synthesizing {settings.clips} held-out clips of {settings.frames} frames")
     write_world(world, out / "world", overwrite=True)
     real = out / "world" / "val"
 
     say(f"2/4 generating them with {checkpoint} ({settings.steps} DPM-Solver++ steps, guidance {settings.guidance})")
-    pipe = TrackDiffusionPipeline.from_checkpoint(checkpoint)
-    pipe.set_progress_bar_config(disable=True)
     generated = out / "generated"
     gen_settings = GenerationSettings(steps=settings.steps, guidance=settings.guidance, seed=settings.seed)
     source = read_tracklets(real)

@@ -9,9 +9,26 @@ from . import eval_commands  # noqa: F401  (evaluate ...)
 from . import model_commands  # noqa: F401  (train, train-vae, export, generate)
 from . import demo_command  # noqa: F401  (demo)
 from . import tracker_commands  # noqa: F401  (train-tracker, trainability)
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+
 from .app import app
 
-__all__ = ["app"]
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Run :data:`app`; bad input (the project raises ``ValueError`` / ``FileNotFoundError`` with
+    messages that name the file, field and value) ends in one red line and exit code 1 instead of
+    a traceback."""
+    try:
+        app()
+    except (ValueError, FileNotFoundError) as err:
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+
 
 if __name__ == "__main__":
-    app()
+    main()
