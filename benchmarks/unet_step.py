@@ -2,7 +2,8 @@
 
 One denoising step = one UNet forward on the classifier-free-guidance batch (unconditional +
 conditional, B = 2) of one clip. Each configuration runs in a fresh subprocess so that peak
-memory (CPU: growth of the process's max RSS during the steps; GPU: torch.cuda.max_memory_allocated)
+memory (CPU: the process's max RSS minus its RSS once torch and the package are imported, i.e.
+weights + the largest forward's activations + allocator slack; GPU: torch.cuda.max_memory_allocated)
 is its own. Results print as a markdown table; ``--out`` appends them to a file.
 
     python benchmarks/unet_step.py --sizes tiny small --frames 8 --threads 2
@@ -27,6 +28,7 @@ def run_case(size: str, variant: str, n: int, frames: int, device: str, repeats:
 
     from trackdiffusion.models import TrackDiffusionUNet, unet_config
 
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, before the model exists
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cfg = unet_config(size, variant, identity_bank_size=max(64, n))
@@ -51,7 +53,6 @@ def run_case(size: str, variant: str, n: int, frames: int, device: str, repeats:
         sync()
         if device.startswith("cuda"):
             torch.cuda.reset_peak_memory_stats()
-        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()

@@ -35,7 +35,7 @@ HELD_OUT_SEED = 2026  # the shipped model was trained on the world of seed 0
 class DemoSettings:
     clips: int = 12
     frames: int = 8
-    steps: int = 25
+    steps: int = 50
     guidance: float = 5.0
     seed: int = 0
 

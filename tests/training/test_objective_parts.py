@@ -1,11 +1,14 @@
-"""Foreground re-weighting, guidance dropout, stages and the training config."""
+"""Foreground re-weighting, guidance dropout, stages, the training config and the sampler."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from diffusers import DDPMScheduler
+
 from trackdiffusion.models import TrackDiffusionUNet
+from trackdiffusion.training.components import COSINE_LAMBDA_MIN, sampling_scheduler
 from trackdiffusion.training.config import load_config
 from trackdiffusion.training.foreground_reweighting import foreground_weights, weighted_mse
 from trackdiffusion.training.guidance_dropout import guidance_dropout
@@ -90,3 +93,19 @@ def test_config_errors_name_the_field(tmp_path):
     path.write_text("data: {path: x}\nema_decay: null\n")
     cfg = load_config(path, {"data.num_frames": 3})
     assert cfg.ema_decay is None and cfg.data.num_frames == 3
+
+
+@pytest.mark.parametrize("schedule", ["squaredcos_cap_v2", "linear"])
+def test_sampler_starts_at_a_finite_noise_level(schedule):
+    # Regression: on the cosine schedule DPM-Solver++ started at alpha_bar ~ 1e-9 and saturated frames.
+    sampler = sampling_scheduler(DDPMScheduler(beta_schedule=schedule))
+    sampler.set_timesteps(25)
+    first = int(sampler.timesteps[0])
+    alpha_bar = sampler.alphas_cumprod[first]
+    lam = 0.5 * torch.log(alpha_bar / (1 - alpha_bar))
+    assert sampler.config.algorithm_type == "dpmsolver++"
+    if schedule == "linear":
+        assert first == 999 and sampler.config.lambda_min_clipped == -float("inf")
+    else:
+        assert first < 999 and lam >= COSINE_LAMBDA_MIN - 0.05
+        assert 0.5 * torch.log(sampler.alphas_cumprod[999] / (1 - sampler.alphas_cumprod[999])) < COSINE_LAMBDA_MIN

@@ -13,6 +13,8 @@ from ..models.text_encoder import PromptEncoder, load_text_encoder
 from ..models.variants import TRACK_OPTIONS
 from .config import DiffusionConfig, TrainConfig
 
+COSINE_LAMBDA_MIN = -5.1
+
 
 def noise_scheduler(cfg: DiffusionConfig) -> DDPMScheduler:
     return DDPMScheduler(num_train_timesteps=cfg.num_train_timesteps, beta_schedule=cfg.beta_schedule,
@@ -20,8 +22,16 @@ def noise_scheduler(cfg: DiffusionConfig) -> DDPMScheduler:
 
 
 def sampling_scheduler(train_scheduler: DDPMScheduler) -> DPMSolverMultistepScheduler:
-    """DPM-Solver++ on the training noise schedule (the paper's sampler)."""
-    return DPMSolverMultistepScheduler.from_config(train_scheduler.config, algorithm_type="dpmsolver++")
+    """DPM-Solver++ on the training noise schedule (the paper's sampler).
+
+    On the cosine schedule the first timesteps have alpha_bar ~ 1e-9, where the solver's x0
+    estimate divides the noise prediction's error by sqrt(alpha_bar): frames came out saturated.
+    Clipping lambda = log(alpha / sigma) at -5.1 (the value diffusers recommends for this schedule)
+    starts the solver at a finite noise level instead.
+    """
+    cosine = train_scheduler.config.beta_schedule == "squaredcos_cap_v2"
+    clip = {"lambda_min_clipped": COSINE_LAMBDA_MIN} if cosine else {}
+    return DPMSolverMultistepScheduler.from_config(train_scheduler.config, algorithm_type="dpmsolver++", **clip)
 
 
 def load_vae(path: str | None) -> AutoencoderKL | None:
