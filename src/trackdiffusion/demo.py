@@ -22,6 +22,7 @@ from .evaluation.box_following import BoxFollowing, box_following
 from .evaluation.generated import evaluate_generated
 from .pipelines import TrackDiffusionPipeline
 from .pipelines.generation import GenerationSettings, generate_dataset, overlay_rows
+from .tracklets.dataset import TrackletDataset
 from .tracklets.formats import read_tracklets
 from .tracklets.loader import read_clip_frames
 from .tracklets.synthetic import WorldConfig, write_world
@@ -40,9 +41,8 @@ class DemoSettings:
     seed: int = 0
 
 
-def _box_following(split: Path) -> BoxFollowing:
-    data = read_tracklets(split)
-    return box_following([read_clip_frames(c, split) for c in data.clips], data.clips)
+def _box_following(data: TrackletDataset) -> BoxFollowing:
+    return box_following([read_clip_frames(c, data.image_root) for c in data.clips], data.clips)
 
 
 def run_demo(out: str | Path, checkpoint: str | Path, tracker: str | Path, settings: DemoSettings,
@@ -61,20 +61,19 @@ def run_demo(out: str | Path, checkpoint: str | Path, tracker: str | Path, setti
     generated = out / "generated"
     gen_settings = GenerationSettings(steps=settings.steps, guidance=settings.guidance, seed=settings.seed)
     source = read_tracklets(real)
-    generate_dataset(pipe, source, generated, gen_settings,
-                     captions={c.name: c.caption for c in source.clips if c.caption},
-                     progress=lambda name: say(f"    {name}"))
+    labels = generate_dataset(pipe, source, generated, gen_settings,
+                              captions={c.name: c.caption for c in source.clips if c.caption},
+                              progress=lambda name: say(f"    {name}"))
 
     say("3/4 evaluating with the grounding tracker")
     evaluation = evaluate_generated(generated, real, tracker, out=out / "evaluation")
     say(evaluation.report.to_markdown())
 
     say("4/4 box following and contact sheet")
-    following = {"real": _box_following(real).to_dict(), "generated": _box_following(generated).to_dict()}
-    _pairs_sheet(read_tracklets(real), read_tracklets(generated), real, generated, out / "contact_sheet.png")
+    following = {"real": _box_following(source).to_dict(), "generated": _box_following(labels).to_dict()}
+    _pairs_sheet(source, labels, out / "contact_sheet.png")
     summary = {"seconds": round(time.perf_counter() - started, 1), "checkpoint": str(checkpoint),
-               "settings": settings.__dict__, "box_following": following,
-               "evaluation": json.loads((out / "evaluation" / "generated.json").read_text())}
+               "settings": settings.__dict__, "box_following": following, "evaluation": evaluation.report.to_dict()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "summary.md").write_text(_summary_markdown(summary, evaluation.report.to_markdown()))
     say(_following_table(following))
@@ -82,13 +81,14 @@ def run_demo(out: str | Path, checkpoint: str | Path, tracker: str | Path, setti
     return summary
 
 
-def _pairs_sheet(real_data, gen_data, real: Path, generated: Path, path: Path, count: int = 6) -> None:
+def _pairs_sheet(real: TrackletDataset, generated: TrackletDataset, path: Path, count: int = 6) -> None:
     """Rows: real clip, then its generated clip, with the same boxes drawn."""
     rows, labels = [], []
-    for clip in gen_data.clips[:count]:
-        ref = real_data.clip(clip.name)
+    for clip in generated.clips[:count]:
+        ref = real.clip(clip.name)
         scale = max(1, 192 // clip.height)
-        rows += overlay_rows([ref.window(0, clip.num_frames)], real, scale) + overlay_rows([clip], generated, scale)
+        rows += (overlay_rows([ref.window(0, clip.num_frames)], real.image_root, scale)
+                 + overlay_rows([clip], generated.image_root, scale))
         labels += [f"{clip.name} real", f"{clip.name} generated"]
     save_image(contact_sheet(rows, labels), path)
 

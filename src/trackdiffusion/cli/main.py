@@ -3,17 +3,17 @@
 Each module below registers its commands on :data:`app` when imported.
 """
 
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+
 from . import data_commands  # noqa: F401  (synth, show)
 from . import format_commands  # noqa: F401  (convert, validate)
 from . import eval_commands  # noqa: F401  (evaluate ...)
 from . import model_commands  # noqa: F401  (train, train-vae, export, generate)
 from . import demo_command  # noqa: F401  (demo)
 from . import tracker_commands  # noqa: F401  (train-tracker, trainability)
-import sys
-
-from rich.console import Console
-from rich.markup import escape
-
 from .app import app
 
 __all__ = ["app", "main"]

@@ -52,13 +52,12 @@ def background_colour(frames: np.ndarray, clip: Clip) -> np.ndarray:
     return np.median(pixels.reshape(-1, 3).astype(np.float64), axis=0)
 
 
-def in_box_contrast(frames: np.ndarray, clip: Clip, boxes_from: Clip | None = None) -> float:
-    """Mean |box pixels - background| of ``frames [T, H, W, 3]`` uint8 (``nan`` without boxes)."""
-    boxes = clip if boxes_from is None else boxes_from
-    background = background_colour(frames, boxes)
+def in_box_contrast(frames: np.ndarray, clip: Clip) -> float:
+    """Mean |box pixels - background| of ``frames [T, H, W, 3]`` uint8 with ``clip``'s boxes (``nan`` without boxes)."""
+    background = background_colour(frames, clip)
     values = []
-    for t in range(min(len(frames), boxes.num_frames)):
-        for x0, y0, x1, y1 in _pixel_boxes(boxes, t):
+    for t in range(min(len(frames), clip.num_frames)):
+        for x0, y0, x1, y1 in _pixel_boxes(clip, t):
             patch = frames[t, y0:y1, x0:x1].reshape(-1, 3).astype(np.float64)
             if len(patch):
                 values.append(np.abs(patch - background).mean())
@@ -84,13 +83,13 @@ def box_following(videos: list[np.ndarray], clips: list[Clip]) -> BoxFollowing:
     """The three numbers over a set of clips (``videos[i]`` uint8 ``[T, H, W, 3]`` of ``clips[i]``)."""
     if len(videos) != len(clips) or not clips:
         raise ValueError(f"need one video per clip, got {len(videos)} videos for {len(clips)} clips")
-    shifted = clips[1:] + clips[:1]
     contrast = [in_box_contrast(v, c) for v, c in zip(videos, clips)]
-    control = [in_box_contrast(v, _fit(o, c)) if len(clips) > 1 else float("nan")
-               for v, c, o in zip(videos, clips, shifted)]
+    control = float("nan")  # one clip has no other clip's boxes to borrow
+    if len(clips) > 1:
+        shifted = clips[1:] + clips[:1]
+        control = float(np.nanmean([in_box_contrast(v, _fit(o, c)) for v, c, o in zip(videos, clips, shifted)]))
     stability = [colour_std(v, c) for v, c in zip(videos, clips)]
-    return BoxFollowing(float(np.nanmean(contrast)), float(np.nanmean(control)) if len(clips) > 1 else float("nan"),
-                        float(np.nanmean(stability)), len(clips))
+    return BoxFollowing(float(np.nanmean(contrast)), control, float(np.nanmean(stability)), len(clips))
 
 
 def _fit(other: Clip, clip: Clip) -> Clip:

@@ -45,6 +45,13 @@ def load_vae(path: str | None) -> AutoencoderKL | None:
     return vae.requires_grad_(False).eval()
 
 
+def latent_layout(vae: AutoencoderKL | None) -> tuple[int, int]:
+    """(channels, downsampling factor) of the space the UNet denoises: the VAE's latents, or RGB pixels."""
+    if vae is None:
+        return 3, 1
+    return vae.config.latent_channels, 2 ** (len(vae.config.block_out_channels) - 1)
+
+
 def load_prompt_encoder(cfg: TrainConfig) -> PromptEncoder:
     return PromptEncoder(*load_text_encoder(cfg.model.text_encoder), max_length=cfg.model.text_max_length)
 

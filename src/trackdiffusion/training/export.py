@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from ..pipelines import TrackDiffusionPipeline
 from .checkpointing import checkpoint_dir, latest_checkpoint
-from .components import build_unet, load_prompt_encoder, load_vae, noise_scheduler, sampling_scheduler
+from .components import build_unet, latent_layout, load_prompt_encoder, load_vae, noise_scheduler, sampling_scheduler
 from .config import TrainConfig, load_config
 from .stages import trainable_parameters
 
@@ -40,9 +40,7 @@ def export_run(run: str | Path, out: str | Path, step: int | None = None, ema: b
                                 f"in {checkpoint_dir(run)}")
     prompts = load_prompt_encoder(cfg)
     vae = load_vae(cfg.model.vae)
-    channels = 3 if vae is None else vae.config.latent_channels
-    factor = 1 if vae is None else 2 ** (len(vae.config.block_out_channels) - 1)
-    unet = build_unet(cfg, prompts.dim, channels, factor)
+    unet = build_unet(cfg, prompts.dim, *latent_layout(vae))
     unet.load_state_dict(load_file(ckpt / "model.safetensors"))
     if ema:
         if not (ckpt / EMA_FILE).is_file():

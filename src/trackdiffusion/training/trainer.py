@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 
 from ..tracklets.loader import ClipDataset
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
-from .components import build_unet, load_prompt_encoder, load_vae, noise_scheduler
+from .components import build_unet, latent_layout, load_prompt_encoder, load_vae, noise_scheduler
 from .config import TrainConfig
 from .data import LatentCache, StepBatches, TrainingWindows, collate_windows
 from .export import save_pipeline
@@ -44,9 +44,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     vae = load_vae(cfg.model.vae)
     if vae is not None:
         vae.to(acc.device)
-    factor = 1 if vae is None else 2 ** (len(vae.config.block_out_channels) - 1)
-    channels = 3 if vae is None else vae.config.latent_channels
-    unet = build_unet(cfg, prompts.dim, channels, factor)
+    unet = build_unet(cfg, prompts.dim, *latent_layout(vae))
     if cfg.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
     params = [p for _, p in trainable_parameters(unet, cfg.stage)]

@@ -127,6 +127,7 @@ def _touches_border(box: np.ndarray, width: int, height: int, margin: float) -> 
 def _extend_hidden(inst: Instance, track: Track, others: list[Instance], width: int, height: int,
                    config: AssociationConfig) -> None:
     """Extend ``inst`` in place before its first / after its last detection behind ``others``."""
+    score = track.score
     for end, step in ((0, -1), (-1, 1)):
         t = track.frames[end] + step
         while 0 <= t < inst.num_frames and not inst.present[t]:
@@ -136,7 +137,7 @@ def _extend_hidden(inst: Instance, track: Track, others: list[Instance], width: 
             covers = [intersection_area(box, o.boxes[t]) for o in others if o.present[t]]
             if max(covers, default=0.0) < config.hidden_cover * box_area(box):
                 break
-            inst.boxes[t], inst.present[t], inst.score[t] = box, True, track.score
+            inst.boxes[t], inst.present[t], inst.score[t] = box, True, score
             t += step
 
 

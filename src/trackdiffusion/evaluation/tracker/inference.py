@@ -90,7 +90,7 @@ def describe(model: GroundingTracker, pixels: torch.Tensor, frame_index: np.ndar
 
 def detect(model: GroundingTracker, frames: np.ndarray) -> tuple[list[Detections], np.ndarray]:
     """Detections (clip pixels) and pooled features ``[T, F]`` of ``frames [T, H, W, 3]`` uint8."""
-    T, H, W, _ = frames.shape
+    _, H, W, _ = frames.shape
     return _detect(model, _input_pixels(model, frames), W, H)
 
 
