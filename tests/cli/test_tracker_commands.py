@@ -25,7 +25,7 @@ def trained(world, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli_tracker")
     result = runner.invoke(app, ["train-tracker", "--data", str(world / "train"), "--val-data", str(world / "val"),
                                  "--out", str(out), "--steps", "2", "--clips-per-batch", "2", "--frames-per-clip",
-                                 "2", "--threads", "1", "--quiet"])
+                                 "2", "--min-visibility", "0.1", "--threads", "1", "--quiet"])
     return out, result
 
 
@@ -34,13 +34,17 @@ def test_train_tracker_reports_val_metrics(trained):
     assert result.exit_code == 0, result.output
     assert "val TrackAP" in result.output and "NormPrecision" in result.output
     assert (out / "final" / "model.safetensors").is_file()
-    assert json.loads((out / "train_config.json").read_text())["max_steps"] == 2
+    saved = json.loads((out / "train_config.json").read_text())
+    assert saved["max_steps"] == 2 and saved["min_visibility"] == 0.1
 
 
 def test_train_tracker_refuses_bad_options(world, tmp_path):
     result = runner.invoke(app, ["train-tracker", "--data", str(world / "train"), "--out", str(tmp_path),
                                  "--train-fraction", "0", "--quiet"])
     assert result.exit_code == 1 and "train_fraction" in result.output
+    result = runner.invoke(app, ["train-tracker", "--data", str(world / "train"), "--out", str(tmp_path),
+                                 "--min-visibility", "1.5", "--quiet"])
+    assert result.exit_code == 1 and "min_visibility: must be in [0, 1], got 1.5" in result.output
     result = runner.invoke(app, ["trainability", "--real", str(world / "train"), "--generated", str(world / "train"),
                                  "--val", str(world / "val"), "--out", str(tmp_path), "--fractions", "half"])
     assert result.exit_code == 2 and "comma-separated" in result.output

@@ -51,6 +51,8 @@ def train_tracker(
     clips_per_batch: int = typer.Option(8, "--clips-per-batch"),
     frames_per_clip: int = typer.Option(4, "--frames-per-clip"),
     learning_rate: float = typer.Option(3e-3, "--lr"),
+    min_visibility: float = typer.Option(0.25, "--min-visibility",
+                                         help="Objects less visible than this are ignored by the losses."),
     seed: int = typer.Option(0, "--seed"),
     threads: Optional[int] = _THREADS,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -64,7 +66,7 @@ def train_tracker(
                              extra_data=[str(p) for p in extra_data], train_fraction=train_fraction,
                              clip_list=str(clip_list) if clip_list else None, max_steps=steps,
                              clips_per_batch=clips_per_batch, frames_per_clip=frames_per_clip,
-                             learning_rate=learning_rate, seed=seed)
+                             learning_rate=learning_rate, min_visibility=min_visibility, seed=seed)
     try:
         final = run(cfg, progress=not quiet, log=_say)
     except (ValueError, KeyError, OSError) as err:

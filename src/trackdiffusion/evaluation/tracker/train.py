@@ -65,6 +65,8 @@ class TrackerTrainConfig:
         out = []
         if not 0 < self.train_fraction <= 1:
             out.append(f"train_fraction: must be in (0, 1], got {self.train_fraction}")
+        if not 0 <= self.min_visibility <= 1:
+            out.append(f"min_visibility: must be in [0, 1], got {self.min_visibility}")
         if self.clip_list is not None and self.train_fraction != 1:
             out.append("clip_list and train_fraction: give one of them")
         for name in ("max_steps", "clips_per_batch", "frames_per_clip", "checkpoint_every", "keep_last", "log_every"):
