@@ -95,17 +95,20 @@ def test_config_errors_name_the_field(tmp_path):
     assert cfg.ema_decay is None and cfg.data.num_frames == 3
 
 
+def _log_snr(alpha_bar: torch.Tensor) -> torch.Tensor:
+    """lambda = log(alpha / sigma), the quantity DPM-Solver++ clips."""
+    return 0.5 * torch.log(alpha_bar / (1 - alpha_bar))
+
+
 @pytest.mark.parametrize("schedule", ["squaredcos_cap_v2", "linear"])
 def test_sampler_starts_at_a_finite_noise_level(schedule):
     # Regression: on the cosine schedule DPM-Solver++ started at alpha_bar ~ 1e-9 and saturated frames.
     sampler = sampling_scheduler(DDPMScheduler(beta_schedule=schedule))
     sampler.set_timesteps(25)
     first = int(sampler.timesteps[0])
-    alpha_bar = sampler.alphas_cumprod[first]
-    lam = 0.5 * torch.log(alpha_bar / (1 - alpha_bar))
     assert sampler.config.algorithm_type == "dpmsolver++"
     if schedule == "linear":
         assert first == 999 and sampler.config.lambda_min_clipped == -float("inf")
     else:
-        assert first < 999 and lam >= COSINE_LAMBDA_MIN - 0.05
-        assert 0.5 * torch.log(sampler.alphas_cumprod[999] / (1 - sampler.alphas_cumprod[999])) < COSINE_LAMBDA_MIN
+        assert first < 999 and _log_snr(sampler.alphas_cumprod[first]) >= COSINE_LAMBDA_MIN - 0.05
+        assert _log_snr(sampler.alphas_cumprod[999]) < COSINE_LAMBDA_MIN
