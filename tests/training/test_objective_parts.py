@@ -112,3 +112,20 @@ def test_sampler_starts_at_a_finite_noise_level(schedule):
     else:
         assert first < 999 and _log_snr(sampler.alphas_cumprod[first]) >= COSINE_LAMBDA_MIN - 0.05
         assert _log_snr(sampler.alphas_cumprod[999]) < COSINE_LAMBDA_MIN
+
+
+def test_spatial_stage_trains_everything_but_the_temporal_layers():
+    from trackdiffusion.models import TrackDiffusionUNet
+    from trackdiffusion.training.stages import trainable_parameters, uses_temporal_layers
+
+    from .conftest import TINY_OPTIONS
+
+    model = TrackDiffusionUNet(**{**TINY_OPTIONS, "cross_attention_dim": 12, "category_embed_dim": 10})
+    names = {n for n, _ in trainable_parameters(model, "spatial")}
+    temporal = ("temp_convs", "temp_attentions", "transformer_in", "location_tokens.identity", "trajectory_encoder",
+                "enhancer", "instance_injector")
+    for name, p in model.named_parameters():
+        is_temporal = any(f".{t}." in f".{name}" for t in temporal)
+        assert (name in names) != is_temporal, name
+        assert p.requires_grad == (name in names)
+    assert not uses_temporal_layers("spatial") and uses_temporal_layers("full")

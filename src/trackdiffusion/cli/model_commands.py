@@ -49,6 +49,9 @@ def train_vae(
     batch_size: int = typer.Option(8, "--batch-size"),
     size: int = typer.Option(64, "--size", help="Frame size the VAE is trained at."),
     learning_rate: float = typer.Option(1e-3, "--lr"),
+    latent_channels: int = typer.Option(4, "--latent-channels", help="Channels of the latent space."),
+    foreground_weight: float = typer.Option(1.0, "--foreground-weight",
+                                            help="Loss weight of pixels inside a box (the objects' shapes)."),
     seed: int = typer.Option(0, "--seed"),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
@@ -57,7 +60,8 @@ def train_vae(
     from ..training.vae import train_vae as run
 
     cfg = VAEConfig(data=str(data), output_dir=str(out), val_data=str(val_data) if val_data else None,
-                    max_steps=steps, batch_size=batch_size, size=size, learning_rate=learning_rate, seed=seed)
+                    max_steps=steps, batch_size=batch_size, size=size, learning_rate=learning_rate, seed=seed,
+                    latent_channels=latent_channels, foreground_weight=foreground_weight)
     final = run(cfg, progress=not quiet)
     console.print(f"VAE: {final}  ({(out / 'report.json').read_text().strip()})")
 

@@ -2,7 +2,7 @@
 
 ``V = V + tanh(alpha_attn) * TS(SelfAttn([V, H']))`` followed by a gated feed-forward
 ``V = V + tanh(alpha_dense) * FF(V)``. ``TS`` keeps the visual tokens. Both gates start at 0, so
-the block starts as the identity. Absent instances are masked out of the attention.
+the block starts as the identity (or open, with zeroed output projections: :mod:`.gates`). Absent instances are masked out of the attention.
 
 Parameter names (``linear``, ``attn``, ``ff``, ``norm1``, ``norm2``, ``alpha_attn``,
 ``alpha_dense``) follow GLIGEN so its fuser weights load unchanged. ``position`` (ours, optional)
@@ -17,6 +17,7 @@ from diffusers.models.attention import FeedForward
 from torch import nn
 
 from .attention import MaskedAttention
+from .gates import initial_gate, zero_outputs_if_open
 from .fourier import box_fourier_features, fourier_dim, grid_cell_boxes
 
 
@@ -38,16 +39,17 @@ class GatedSelfAttention(nn.Module):
     """Eq. 5: visual tokens attend to ``[visual, objects]``; a tanh gate adds the result."""
 
     def __init__(self, query_dim: int, context_dim: int, heads: int, dim_head: int,
-                 position_embedding: bool = False, num_freqs: int = 8):
+                 position_embedding: bool = False, num_freqs: int = 8, gate_init: str = "zero"):
         super().__init__()
         self.linear = nn.Linear(context_dim, query_dim)
         self.attn = MaskedAttention(query_dim, heads=heads, dim_head=dim_head)
         self.ff = FeedForward(query_dim, activation_fn="geglu")
         self.norm1 = nn.LayerNorm(query_dim)
         self.norm2 = nn.LayerNorm(query_dim)
-        self.alpha_attn = nn.Parameter(torch.tensor(0.0))
-        self.alpha_dense = nn.Parameter(torch.tensor(0.0))
+        self.alpha_attn = nn.Parameter(torch.tensor(initial_gate(gate_init)))
+        self.alpha_dense = nn.Parameter(torch.tensor(initial_gate(gate_init)))
         self.position = CellPositionEmbedding(query_dim, num_freqs) if position_embedding else None
+        zero_outputs_if_open(gate_init, self.attn.to_out[0], self.ff.net[-1])
 
     def forward(self, x: torch.Tensor, objects: torch.Tensor, object_mask: torch.Tensor,
                 hw: tuple[int, int], cell_mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -23,13 +23,14 @@ class TrackTransformerBlock(BasicTransformerBlock):
     """A ``BasicTransformerBlock`` (layer-norm variant) plus the fuser and instance injector."""
 
     def __init__(self, dim: int, heads: int, dim_head: int, cross_attention_dim: int, token_dim: int,
-                 injection: str | None, enhancer_dim: int, position_embedding: bool, num_freqs: int):
+                 injection: str | None, enhancer_dim: int, position_embedding: bool, num_freqs: int,
+                 gate_init: str = "zero"):
         super().__init__(dim, heads, dim_head, cross_attention_dim=cross_attention_dim,
                          activation_fn="geglu", attention_bias=False, norm_type="layer_norm")
-        self.fuser = GatedSelfAttention(dim, token_dim, heads, dim_head, position_embedding, num_freqs)
+        self.fuser = GatedSelfAttention(dim, token_dim, heads, dim_head, position_embedding, num_freqs, gate_init)
         injector = {"cross": GatedCrossAttention, "self": GatedSelfAttention}.get(injection)
         self.instance_injector = None if injector is None else injector(
-            dim, enhancer_dim, heads, dim_head, position_embedding, num_freqs)
+            dim, enhancer_dim, heads, dim_head, position_embedding, num_freqs, gate_init)
 
     def forward(self, x: torch.Tensor, encoder_hidden_states: torch.Tensor,
                 track: TrackConditioning | None = None, instances: torch.Tensor | None = None,
@@ -62,14 +63,15 @@ class SpatialTransformer(nn.Module):
     def __init__(self, channels: int, heads: int, dim_head: int, cross_attention_dim: int,
                  norm_num_groups: int, token_dim: int,
                  injection: str | None, enhancer_dim: int, trajectory_dim: int, with_enhancer: bool,
-                 position_embedding: bool, num_freqs: int, roi_size: int, roi_sampling_ratio: int):
+                 position_embedding: bool, num_freqs: int, roi_size: int, roi_sampling_ratio: int,
+                 gate_init: str = "zero"):
         super().__init__()
         inner = heads * dim_head
         self.norm = nn.GroupNorm(norm_num_groups, channels, eps=1e-6, affine=True)
         self.proj_in = nn.Linear(channels, inner)
         self.transformer_blocks = nn.ModuleList([TrackTransformerBlock(
             inner, heads, dim_head, cross_attention_dim, token_dim,
-            injection if with_enhancer else None, enhancer_dim, position_embedding, num_freqs)])
+            injection if with_enhancer else None, enhancer_dim, position_embedding, num_freqs, gate_init)])
         self.proj_out = nn.Linear(inner, channels)
         self.enhancer = TemporalInstanceEnhancer(
             channels, trajectory_dim, enhancer_dim, roi_size=roi_size, sampling_ratio=roi_sampling_ratio,

@@ -25,13 +25,15 @@ from einops import rearrange
 from torch import nn
 
 from .conditioning import TrackConditioning
+from .gates import check_gate_init
+from .instance_maps import InstanceMaps
 from .location_tokens import InstanceLocationTokens
 from .trajectory import TrajectoryEncoder
 from .unet_blocks import BlockInputs, BlockSpec, DownBlock3D, MidBlock3D, UpBlock3D
 from .variants import check_track_options, enhancer_sites
 
 # Submodule names that hold TrackDiffusion's own parameters (everything else is ModelScope's).
-TRACK_MODULES = ("location_tokens", "trajectory_encoder", "fuser", "instance_injector", "enhancer")
+TRACK_MODULES = ("location_tokens", "trajectory_encoder", "fuser", "instance_injector", "enhancer", "instance_maps")
 
 
 def is_track_parameter(name: str) -> bool:
@@ -80,9 +82,14 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         roi_sampling_ratio: int = 2,
         spatial_position_embedding: bool = True,
         box_attention: bool = False,
+        gate_init: str = "zero",
+        instance_map_channels: int = 0,
     ):
         super().__init__()
         check_track_options(enhancer_placement, instance_injection)
+        check_gate_init(gate_init)
+        if instance_map_channels < 0:
+            raise ValueError(f"instance_map_channels must be >= 0, got {instance_map_channels}")
         if len(down_block_types) != len(up_block_types) or len(down_block_types) != len(block_out_channels):
             raise ValueError(f"down_block_types {down_block_types}, up_block_types {up_block_types} and "
                              f"block_out_channels {block_out_channels} must have the same length")
@@ -100,13 +107,16 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         self.transformer_in = TransformerTemporalModel(num_attention_heads=8, attention_head_dim=attention_head_dim,
                                                        in_channels=c0, num_layers=1, norm_num_groups=norm_num_groups)
 
+        self.instance_maps = InstanceMaps(category_embed_dim, instance_map_channels, c0) \
+            if instance_map_channels else None
         self.location_tokens = InstanceLocationTokens(category_embed_dim, token_dim, location_mlp_dim,
                                                       fourier_freqs, identity_bank_size, use_identity_embedding)
         self.trajectory_encoder = TrajectoryEncoder(trajectory_dim, fourier_freqs) if use_instance_enhancer else None
         spec = BlockSpec(temb, norm_eps, norm_num_groups, act_fn, attention_head_dim, cross_attention_dim, dict(
             token_dim=token_dim, injection=instance_injection, enhancer_dim=enhancer_dim,
             trajectory_dim=trajectory_dim, position_embedding=spatial_position_embedding,
-            num_freqs=fourier_freqs, roi_size=roi_output_size, roi_sampling_ratio=roi_sampling_ratio))
+            num_freqs=fourier_freqs, roi_size=roi_output_size, roi_sampling_ratio=roi_sampling_ratio,
+            gate_init=gate_init))
         sites = enhancer_sites(enhancer_placement) if use_instance_enhancer else ()
 
         self.down_blocks = nn.ModuleList()
@@ -130,6 +140,15 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         self.conv_norm_out = nn.GroupNorm(norm_num_groups, c0, eps=norm_eps)
         self.conv_act = get_activation("silu")
         self.conv_out = nn.Conv2d(c0, out_channels, kernel_size=3, padding=1)
+        # Temporal layers start as the identity (ModelScope zero-initialises its temporal
+        # convolutions; the temporal transformers get zero output projections here), so a model
+        # trained from scratch on single frames (stage ``spatial``) starts its video stage as
+        # that image model. Pretrained weights (``from_unet3d``) overwrite this.
+        for name, module in self.named_modules():
+            if name == "transformer_in" or ".temp_attentions." in f".{name}.":
+                if isinstance(module, TransformerTemporalModel):
+                    nn.init.zeros_(module.proj_out.weight)
+                    nn.init.zeros_(module.proj_out.bias)
 
     # ------------------------------------------------------------------------------ loading
     @classmethod
@@ -201,7 +220,9 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
             track=track, num_frames=T, temporal=temporal,
             checkpointing=self.gradient_checkpointing and self.training,
         )
-        h = self.conv_in(rearrange(sample, "b c t h w -> (b t) c h w"))
+        h = self.conv_in(rearrange(sample, "b c t h w -> (b t) c h w"))  # [B*T, C0, H, W]
+        if track is not None and self.instance_maps is not None:
+            h = h + self.instance_maps(track.boxes, track.present, category_embeds.to(h.dtype), H, W)
         if temporal:
             h = self.transformer_in(h, num_frames=T, return_dict=False)[0]
         skips = (h,)

@@ -6,6 +6,10 @@
 - ``box_attention``: a visual token reads only the instances whose box covers it (the authors'
   masked "box attention" variant). It gives a model trained from scratch the box-to-pixel routing
   for free, which the tiny CPU default needs; models started from pretrained weights learn it.
+- ``gate_init``: ``zero`` (the paper; fine-tuning a pretrained backbone) | ``open`` (from scratch),
+  see :mod:`.gates`.
+- ``instance_map_channels``: > 0 adds the instance maps of :mod:`.instance_maps` at the input
+  (category and in-box position per latent cell; 0 = the paper's model).
 - variant ``vanilla``: location tokens + gated self-attention only (the paper's Vanilla baseline).
 - sizes: ``tiny`` (the CPU embedded default), ``small``, ``modelscope`` (ModelScope T2V's shape).
 """
@@ -17,7 +21,7 @@ TRACK_OPTIONS = (
     "category_embed_dim", "location_token_dim", "location_mlp_dim", "fourier_freqs", "identity_bank_size",
     "use_identity_embedding", "use_instance_enhancer", "enhancer_placement", "instance_injection",
     "enhancer_dim", "trajectory_dim", "roi_output_size", "roi_sampling_ratio", "spatial_position_embedding",
-    "box_attention",
+    "box_attention", "gate_init", "instance_map_channels",
 )
 
 PLACEMENTS = {"decoder": ("up",), "encoder": ("down",), "both": ("down", "up")}

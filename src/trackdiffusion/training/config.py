@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-STAGES = ("image", "video", "full")
+STAGES = ("image", "video", "spatial", "full")
 
 
 @dataclass
@@ -50,7 +50,7 @@ class DiffusionConfig:
 @dataclass
 class TrainConfig:
     output_dir: str = "runs/trackdiffusion"
-    stage: str = "full"                 # image | video | full (paper: image then video)
+    stage: str = "full"                 # image | video (the paper, pretrained) | spatial | full (from scratch)
     seed: int = 0
     max_steps: int = 1000
     batch_size: int = 4                 # per process

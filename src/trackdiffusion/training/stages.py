@@ -5,7 +5,11 @@
 - ``video`` (stage 2): temporal layers (temporal convolutions and transformers), identity
   embeddings (Eq. 4), trajectory encoder and temporal instance enhancers with their injection
   (Eq. 6-8); the gated self-attention stays frozen.
-- ``full``: everything (used to train the small default model from scratch).
+- ``spatial``: the image stage of a model trained from scratch: every parameter that works on
+  single frames (all but the temporal layers, the identity embeddings and the enhancers), with
+  temporal layers bypassed. Training on independent frames is about half the cost per frame of
+  a video step, and shapes, colours and backgrounds are single-frame properties.
+- ``full``: everything (the video stage of a model trained from scratch).
 """
 
 from __future__ import annotations
@@ -23,13 +27,21 @@ def _selected(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(f".{p}." in f".{name}" for p in prefixes)
 
 
+def _trains(name: str, stage: str) -> bool:
+    if stage == "full":
+        return True
+    if stage == "spatial":
+        return not _selected(name, _VIDEO)
+    return _selected(name, _IMAGE if stage == "image" else _VIDEO)
+
+
 def trainable_parameters(model: nn.Module, stage: str) -> list[tuple[str, nn.Parameter]]:
     """Set ``requires_grad`` for ``stage`` and return the trained ``(name, parameter)`` pairs."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
     chosen = []
     for name, p in model.named_parameters():
-        on = stage == "full" or _selected(name, _IMAGE if stage == "image" else _VIDEO)
+        on = _trains(name, stage)
         p.requires_grad_(on)
         if on:
             chosen.append((name, p))
@@ -39,4 +51,4 @@ def trainable_parameters(model: nn.Module, stage: str) -> list[tuple[str, nn.Par
 
 
 def uses_temporal_layers(stage: str) -> bool:
-    return stage != "image"
+    return stage not in ("image", "spatial")

@@ -1,0 +1,104 @@
+"""``learning-curve`` and ``evaluate category-probe``: how far training has taken the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from .app import app
+from .eval_commands import evaluate_app
+
+console = Console(stderr=True)
+curve_app = typer.Typer(help="Generated-clip quality against training frames seen (docs/learning_curve.png).")
+app.add_typer(curve_app, name="learning-curve")
+
+_TRACKER = typer.Option(None, "--tracker", help="Grounding tracker folder (default: assets/grounding-tracker).")
+_THREADS = typer.Option(1, "--threads", help="torch CPU threads (one is fastest for the tracker's small batches).")
+
+
+def _tracker(path: Optional[Path]) -> Path:
+    from ..assets import DEFAULT_TRACKER, require
+
+    return path if path is not None else require(DEFAULT_TRACKER, "the grounding tracker")
+
+
+@curve_app.command("score")
+def score(
+    run: Path = typer.Option(..., "--run", exists=True, file_okay=False, help="Training output folder."),
+    val: Path = typer.Option(..., "--val", exists=True, help="Held-out tracklets with frames (e.g. WORLD/val)."),
+    step: List[int] = typer.Option([], "--step", help="Checkpoint steps to score [default: every unscored one]."),
+    clips: int = typer.Option(16, "--clips", help="First K held-out clips."),
+    frames: int = typer.Option(8, "--frames", help="First T frames of each."),
+    sampling_steps: int = typer.Option(25, "--sampling-steps"),
+    guidance: float = typer.Option(5.0, "--guidance"),
+    tracker: Optional[Path] = _TRACKER,
+    threads: int = _THREADS,
+) -> None:
+    """Score the run's checkpoints on held-out clips (appends to RUN/learning_curve.csv)."""
+    import torch
+
+    from ..evaluation.learning_curve import score_run
+
+    torch.set_num_threads(threads)
+    for row in score_run(run, val, _tracker(tracker), step or None, clips, frames, sampling_steps, guidance):
+        console.print(escape(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})),
+                      highlight=False, soft_wrap=True)
+
+
+@curve_app.command("plot")
+def plot(
+    runs: List[Path] = typer.Argument(..., help="Training runs in training order (e.g. the spatial stage, then video)."),
+    out: Path = typer.Option(Path("docs/learning_curve.png"), "--out"),
+    title: str = typer.Option("generated clips over training", "--title"),
+) -> None:
+    """Plot TrackAP, AgnAP, ClsAcc and background std against frames seen."""
+    from ..evaluation.learning_curve import plot_curve
+
+    console.print(f"wrote {escape(str(plot_curve(runs, out, title)))}", highlight=False)
+
+
+@evaluate_app.command("category-probe")
+def category_probe(
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Pipeline checkpoint [default: the shipped one]."),
+    val: Path = typer.Option(..., "--val", exists=True, help="Held-out tracklets with frames at the model's size."),
+    clips: int = typer.Option(16, "--clips"),
+    frames: int = typer.Option(8, "--frames"),
+    timesteps: str = typer.Option("100,300,500,700,900", "--timesteps"),
+    guidance: float = typer.Option(5.0, "--guidance"),
+    tracker: Optional[Path] = _TRACKER,
+    out: Optional[Path] = typer.Option(None, "--out", help="Write category_probe.json here."),
+    threads: int = _THREADS,
+) -> None:
+    """Category accuracy of one-step estimates with the true and with forced categories, per noise level."""
+    import torch
+
+    from ..assets import DEFAULT_CHECKPOINT, require
+    from ..evaluation.category_probe import category_probe as probe
+    from ..evaluation.learning_curve import held_out
+    from ..evaluation.tracker.model import GroundingTracker
+    from ..pipelines import TrackDiffusionPipeline
+
+    torch.set_num_threads(threads)
+    try:
+        steps = tuple(int(t) for t in timesteps.split(",") if t.strip())
+    except ValueError:
+        raise typer.BadParameter(f"--timesteps: comma-separated integers, got {timesteps!r}") from None
+    pipe = TrackDiffusionPipeline.from_checkpoint(checkpoint or require(DEFAULT_CHECKPOINT, "the shipped checkpoint"))
+    bad = [t for t in steps if not 0 <= t < len(pipe.scheduler.alphas_cumprod)]
+    if bad:
+        raise typer.BadParameter(f"--timesteps {bad} outside [0, {len(pipe.scheduler.alphas_cumprod)})")
+    result = probe(pipe, GroundingTracker.from_pretrained(_tracker(tracker)), held_out(val, clips, frames), steps, guidance)
+    lines = ["| t | ClsAcc true | forced (vs true) | forced (vs forced) | shift | shift, empty caption |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['t']} | {r['true']:.1f} | {r['forced_vs_true']:.1f} | {r['forced_vs_forced']:.1f} | "
+              f"{r['shift']:.1f} | {r['shift_empty_caption']:.1f} |" for r in result["timesteps"]]
+    typer.echo("\n".join(lines))
+    typer.echo("gates: " + ", ".join(f"{k} {v:.3f}" for k, v in result["gates"].items()))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "category_probe.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -1,0 +1,40 @@
+"""``train-vae``: foreground-weighted reconstruction, latent channels, the PSNR report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from trackdiffusion.training.vae import VAEConfig, load_frames, pixel_weights, train_vae
+
+
+def test_pixel_weights_weigh_boxes_and_keep_mean_one():
+    masks = torch.zeros(2, 4, 4, dtype=torch.bool)
+    masks[0, :2, :2] = True  # a quarter of frame 0; frame 1 has no box
+    w = pixel_weights(masks, 5.0)
+    assert w.shape == (2, 1, 4, 4)
+    torch.testing.assert_close(w.mean(dim=(1, 2, 3)), torch.ones(2))
+    assert float(w[0, 0, 0, 0] / w[0, 0, 3, 3]) == pytest.approx(5.0)
+    assert torch.equal(w[1], torch.ones(1, 4, 4))
+
+
+def test_load_frames_masks_cover_the_boxes(tiny_world):
+    frames, masks = load_frames(str(tiny_world / "val"), 32)
+    assert frames.dtype == torch.uint8 and frames.shape[1:] == (3, 32, 32)
+    assert masks.shape == (frames.shape[0], 32, 32) and 0 < masks.float().mean() < 1
+
+
+def test_train_vae_reports_object_and_background_psnr(tiny_world, tmp_path):
+    cfg = VAEConfig(data=str(tiny_world / "train"), val_data=str(tiny_world / "val"), output_dir=str(tmp_path / "vae"),
+                    size=32, block_out_channels=(8, 8), latent_channels=8, max_steps=3, batch_size=2,
+                    foreground_weight=4.0, checkpoint_every=3, log_every=1)
+    final = train_vae(cfg, progress=False)
+    report = json.loads((tmp_path / "vae" / "report.json").read_text())
+    for split in ("train", "val"):
+        assert {f"{split}_psnr_db", f"{split}_object_psnr_db", f"{split}_background_psnr_db"} <= set(report)
+    assert json.loads((final / "config.json").read_text())["latent_channels"] == 8
+    assert json.loads((tmp_path / "vae" / "vae_config.json").read_text())["foreground_weight"] == 4.0
+    with pytest.raises(ValueError, match="foreground_weight must be > 0"):
+        train_vae(VAEConfig(data=str(tiny_world / "train"), output_dir=str(tmp_path / "bad"), foreground_weight=0.0))
