@@ -38,3 +38,23 @@ def test_train_vae_reports_object_and_background_psnr(tiny_world, tmp_path):
     assert json.loads((tmp_path / "vae" / "vae_config.json").read_text())["foreground_weight"] == 4.0
     with pytest.raises(ValueError, match="foreground_weight must be > 0"):
         train_vae(VAEConfig(data=str(tiny_world / "train"), output_dir=str(tmp_path / "bad"), foreground_weight=0.0))
+
+
+def test_round_trip_split_keeps_labels_and_frame_count(tiny_world, tmp_path):
+    from diffusers import AutoencoderKL
+
+    from trackdiffusion.evaluation.vae_round_trip import round_trip_split
+    from trackdiffusion.tracklets.formats import read_tracklets
+    from trackdiffusion.tracklets.loader import read_clip_frames
+
+    torch.manual_seed(0)
+    vae = AutoencoderKL(block_out_channels=(8, 8), down_block_types=("DownEncoderBlock2D",) * 2,
+                        up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=4).eval()
+    real = read_tracklets(tiny_world / "val")
+    labels = round_trip_split(vae, real, tmp_path / "rt")
+    back = read_tracklets(tmp_path / "rt")
+    assert [c.name for c in back.clips] == [c.name for c in real.clips]
+    for a, b in zip(real.clips, back.clips):
+        assert [i.id for i in a.instances] == [i.id for i in b.instances]
+        assert read_clip_frames(b, tmp_path / "rt").shape == read_clip_frames(a, real.image_root).shape
+    assert labels.image_root == str(tmp_path / "rt")

@@ -102,3 +102,37 @@ def category_probe(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "category_probe.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+@evaluate_app.command("vae-round-trip")
+def vae_round_trip(
+    vae: Path = typer.Option(..., "--vae", exists=True, file_okay=False, help="AutoencoderKL folder (e.g. CKPT/vae)."),
+    val: Path = typer.Option(..., "--val", exists=True, help="Real tracklets with frames (e.g. WORLD/val)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the reconstructed split and vae_round_trip.json."),
+    clips: Optional[int] = typer.Option(None, "--clips", help="First K clips [default: all]."),
+    tracker: Optional[Path] = _TRACKER,
+    threads: int = _THREADS,
+) -> None:
+    """TrackAP, AgnAP, ClsAcc, BgStd and PSNR of real clips after one VAE encode / decode."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    from ..evaluation.fidelity import fidelity_row
+    from ..evaluation.tracker.model import GroundingTracker
+    from ..evaluation.vae_round_trip import round_trip_split
+    from ..tracklets.formats import read_tracklets
+    from ..training.vae import load_frames, psnr
+
+    torch.set_num_threads(threads)
+    model = AutoencoderKL.from_pretrained(vae, local_files_only=True, torch_dtype=torch.float32).eval()
+    dataset = read_tracklets(val)
+    if clips is not None:
+        dataset.clips = dataset.clips[:clips]
+    tracked = GroundingTracker.from_pretrained(_tracker(tracker))
+    result = {"real": fidelity_row(tracked, dataset),
+              "round_trip": fidelity_row(tracked, round_trip_split(model, dataset, out / "split"))}
+    if clips is None:
+        result["psnr"] = psnr(model, *load_frames(str(val), dataset.clips[0].width))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "vae_round_trip.json").write_text(json.dumps(result, indent=2) + "\n")
+    typer.echo(json.dumps(result, indent=2))
