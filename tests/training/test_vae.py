@@ -58,3 +58,22 @@ def test_round_trip_split_keeps_labels_and_frame_count(tiny_world, tmp_path):
         assert [i.id for i in a.instances] == [i.id for i in b.instances]
         assert read_clip_frames(b, tmp_path / "rt").shape == read_clip_frames(a, real.image_root).shape
     assert labels.image_root == str(tmp_path / "rt")
+
+
+def test_decoder_only_keeps_the_latents(tiny_world, tmp_path):
+    base = VAEConfig(data=str(tiny_world / "train"), output_dir=str(tmp_path / "a"), size=32, block_out_channels=(8, 8),
+                     max_steps=2, batch_size=2, checkpoint_every=2)
+    first = train_vae(base, progress=False)
+    cfg = VAEConfig(data=str(tiny_world / "train"), output_dir=str(tmp_path / "b"), size=32, max_steps=2, batch_size=2,
+                    checkpoint_every=2, init=str(first), decoder_only=True, foreground_weight=3.0)
+    second = train_vae(cfg, progress=False)
+    from diffusers import AutoencoderKL
+
+    a, b = (AutoencoderKL.from_pretrained(p).eval() for p in (first, second))
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(a.encode(x).latent_dist.mode(), b.encode(x).latent_dist.mode())
+        assert not torch.equal(a.decode(a.encode(x).latent_dist.mode()).sample, b.decode(b.encode(x).latent_dist.mode()).sample)
+    assert a.config.scaling_factor == b.config.scaling_factor
+    with pytest.raises(ValueError, match="decoder_only needs init"):
+        train_vae(VAEConfig(data=str(tiny_world / "train"), output_dir=str(tmp_path / "c"), decoder_only=True))

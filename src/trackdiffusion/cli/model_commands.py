@@ -52,6 +52,10 @@ def train_vae(
     latent_channels: int = typer.Option(4, "--latent-channels", help="Channels of the latent space."),
     foreground_weight: float = typer.Option(1.0, "--foreground-weight",
                                             help="Loss weight of pixels inside a box (the objects' shapes)."),
+    init: Optional[Path] = typer.Option(None, "--init", exists=True, file_okay=False,
+                                        help="Continue from this AutoencoderKL folder (its architecture)."),
+    decoder_only: bool = typer.Option(False, "--decoder-only",
+                                      help="With --init: train the decoder only (latents unchanged)."),
     seed: int = typer.Option(0, "--seed"),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
@@ -61,7 +65,8 @@ def train_vae(
 
     cfg = VAEConfig(data=str(data), output_dir=str(out), val_data=str(val_data) if val_data else None,
                     max_steps=steps, batch_size=batch_size, size=size, learning_rate=learning_rate, seed=seed,
-                    latent_channels=latent_channels, foreground_weight=foreground_weight)
+                    latent_channels=latent_channels, foreground_weight=foreground_weight,
+                    init=str(init) if init else None, decoder_only=decoder_only)
     final = run(cfg, progress=not quiet)
     console.print(f"VAE: {final}  ({(out / 'report.json').read_text().strip()})")
 

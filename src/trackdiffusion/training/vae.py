@@ -45,6 +45,9 @@ class VAEConfig:
     learning_rate: float = 1e-3
     kl_weight: float = 1e-6
     foreground_weight: float = 1.0         # loss weight of pixels inside a box (map normalised to mean 1)
+    init: str | None = None                # an AutoencoderKL folder to continue from (its architecture wins)
+    decoder_only: bool = False             # with init: freeze the encoder, so the latents (and a UNet
+                                           # trained on them) stay valid while the decoder improves
     seed: int = 0
     checkpoint_every: int = 500
     keep_last: int = 2
@@ -108,14 +111,13 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
     (out / "vae_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     if cfg.foreground_weight <= 0:
         raise ValueError(f"foreground_weight must be > 0, got {cfg.foreground_weight}")
+    if cfg.decoder_only and not cfg.init:
+        raise ValueError("decoder_only needs init: the VAE whose encoder (and latent space) to keep")
     frames, masks = load_frames(cfg.data, cfg.size)
     torch.manual_seed(cfg.seed)
-    n = len(cfg.block_out_channels)
-    vae = AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * n,
-                        up_block_types=("UpDecoderBlock2D",) * n, block_out_channels=cfg.block_out_channels,
-                        layers_per_block=cfg.layers_per_block, latent_channels=cfg.latent_channels,
-                        norm_num_groups=cfg.norm_num_groups, sample_size=cfg.size)
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
+    vae = _build_vae(cfg)
+    params = [p for p in vae.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
     schedule = get_scheduler("cosine", optimizer, num_warmup_steps=min(100, cfg.max_steps // 10),
                              num_training_steps=cfg.max_steps)
     vae, optimizer, schedule = acc.prepare(vae, optimizer, schedule)
@@ -155,11 +157,28 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
     return _finish(acc.unwrap_model(vae).eval(), frames, masks, cfg, out)
 
 
+def _build_vae(cfg: VAEConfig) -> AutoencoderKL:
+    if cfg.init:
+        if not (Path(cfg.init) / "config.json").is_file():
+            raise FileNotFoundError(f"init: no AutoencoderKL at {cfg.init} (config.json missing)")
+        vae = AutoencoderKL.from_pretrained(cfg.init, local_files_only=True, torch_dtype=torch.float32)
+        if cfg.decoder_only:
+            for module in (vae.encoder, vae.quant_conv):
+                module.requires_grad_(False)
+        return vae
+    n = len(cfg.block_out_channels)
+    return AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * n,
+                         up_block_types=("UpDecoderBlock2D",) * n, block_out_channels=cfg.block_out_channels,
+                         layers_per_block=cfg.layers_per_block, latent_channels=cfg.latent_channels,
+                         norm_num_groups=cfg.norm_num_groups, sample_size=cfg.size)
+
+
 def _finish(vae: AutoencoderKL, frames: torch.Tensor, masks: torch.Tensor, cfg: VAEConfig, out: Path) -> Path:
-    with torch.no_grad():
-        sample = _pixels(frames[torch.from_numpy(np.random.default_rng(cfg.seed).permutation(len(frames))[:512])])
-        latents = torch.cat([vae.encode(x).latent_dist.mode() for x in sample.split(64)])
-    vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
+    if not cfg.decoder_only:  # a kept encoder keeps its latents' scale
+        with torch.no_grad():
+            sample = _pixels(frames[torch.from_numpy(np.random.default_rng(cfg.seed).permutation(len(frames))[:512])])
+            latents = torch.cat([vae.encode(x).latent_dist.mode() for x in sample.split(64)])
+        vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     report = {"scaling_factor": vae.config.scaling_factor,
               **{f"train_{k}": v for k, v in psnr(vae, frames[:512], masks[:512]).items()}}
     if cfg.val_data:
