@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from eval_builders import clip, dataset, track
 
-from trackdiffusion.evaluation.hota import hota_metrics, write_mot_layout
+from trackdiffusion.evaluation.hota import hota_metrics
+from trackdiffusion.evaluation.trackeval_layouts import write_class_agnostic
 
 L = [[10 + 5 * t, 10, 60 + 5 * t, 110] for t in range(6)]  # moving right
 R = [[300 - 5 * t, 10, 350 - 5 * t, 110] for t in range(6)]  # moving left
@@ -52,9 +53,9 @@ def test_crowd_ground_truth_neither_counts_nor_penalises():
 
 def test_layout_is_motchallenge(tmp_path):
     gt = dataset(clip("a/b c", [track(7, [L[0], None])], num_frames=2))
-    names = write_mot_layout(gt, dataset(), tmp_path)
+    names = write_class_agnostic(gt, dataset(), tmp_path)
     assert names == ["seq00000"]
-    assert (tmp_path / "gt/seq00000/gt/gt.txt").read_text() == "1,1,10.000000,10.000000,50.000000,100.000000,1,1,1\n"
+    assert (tmp_path / "gt/seq00000/gt/gt.txt").read_text() == "1,1,10,10,50,100,1,1,-1\n"
     assert "seqLength=2" in (tmp_path / "gt/seq00000/seqinfo.ini").read_text()
     assert (tmp_path / "trackers/pred/data/seq00000.txt").read_text() == ""
 

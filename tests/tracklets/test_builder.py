@@ -50,7 +50,6 @@ def test_infers_the_length_from_the_last_frame():
     ((1, 0, [1, 1, 2, 2], 9), {}, "r: category: unknown category 9 (known: [1, 2])"),
     ((1, 0, [1, np.nan, 2, 2], 1), {}, "r: box: box [1.0, nan, 2.0, 2.0] has a non-finite coordinate"),
     ((1, 0, [5, 1, 5, 2], 1), {}, "r: box: box [5.0, 1.0, 5.0, 2.0] has zero or negative width/height"),
-    ((1, 0, [100, 1, 120, 2], 1), {}, "r: box: box [100.0, 1.0, 120.0, 2.0] lies entirely outside the 100x50 frame"),
     ((1, 0, [1, 1, 2, 2], 1), {"visibility": 1.5}, "r: visibility: visibility 1.5 is not in [0, 1]"),
     ((1, 0, [1, 1, 2, 2], 1), {"score": np.inf}, "r: score: score inf is not finite"),
 ])
@@ -96,13 +95,14 @@ def test_check_size():
     assert messages(b) == ["images[1]: frame size 64x50 differs from the 100x50 of f.json: videos[0]"]
 
 
-def test_finish_raises_everything_or_warns_about_clipping():
+def test_boxes_outside_the_frame_are_kept_and_finish_raises_everything(recwarn):
     b = builder()
     b.add_box(1, 0, [-5, 1, 20, 60], 1, "r")
-    b.build()
-    assert b.log.clipped == 1
-    with pytest.warns(UserWarning, match=r"f\.json: 1 box\(es\) partly outside the frame were clipped"):
-        b.log.finish()
+    b.add_box(4, 0, [100, 1, 120, 2], 1, "r")  # wholly outside the 100x50 frame: a tracker's lost box
+    clip = b.build()
+    b.log.finish()
+    assert clip.instance(1).boxes[0].tolist() == [-5, 1, 20, 60] and len(recwarn) == 0
+    assert clip.instance(4).boxes[0].tolist() == [100, 1, 120, 2]
     b.add_box(2, 0, [1, 1, 1, 1], 1, "a")
     b.add_box(3, 9, [1, 1, 2, 2], 1, "b")
     with pytest.raises(TrackletError) as err:

@@ -40,11 +40,11 @@ def test_problems_and_validate():
     assert clip.validate() is clip
     clip.instances[1].id = 1
     clip.instances[1].category_id = 9
-    clip.instances[0].boxes[2] = [200, 10, 220, 20]
+    clip.instances[0].boxes[2] = [200, 10, 180, 20]
     with pytest.raises(TrackletError) as err:
         clip.validate()
     assert [str(p) for p in err.value.problems] == [
-        "clip 'c': instance 1: frame 2: box [200.0, 10.0, 220.0, 20.0] lies entirely outside the 100x50 frame",
+        "clip 'c': instance 1: frame 2: box [200.0, 10.0, 180.0, 20.0] has zero or negative width/height",
         "clip 'c': instance 1: duplicate instance id",
         "clip 'c': instance 1: unknown category_id 9",
     ]

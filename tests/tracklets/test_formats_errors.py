@@ -54,10 +54,9 @@ def test_zero_or_negative_size(tmp_path):
     assert "got/groundtruth.txt: line 1: x,y,w,h: box [1.0, 1.0, -4.0, 11.0] has zero or negative" in problems(got)
 
 
-def test_box_entirely_outside_the_frame(tmp_path):
+def test_box_entirely_outside_the_frame_is_kept(tmp_path):
     seq = mot_sequence(tmp_path, "1,1,10,10,5,5,1,1,1\n2,1,100,10,5,5,1,1,1\n")
-    assert "SEQ/gt/gt.txt: line 2: x,y,w,h: box [100.0, 10.0, 105.0, 15.0] lies entirely outside the 100x50" \
-        in problems(seq)
+    assert read_tracklets(seq)[0].instances[0].boxes[1].tolist() == [100.0, 10.0, 105.0, 15.0]
 
 
 def test_duplicate_instance_in_a_frame(tmp_path):
@@ -129,15 +128,15 @@ def test_wrong_type(tmp_path):
 def test_every_problem_is_reported_at_once(tmp_path):
     def break_twice(d):
         d["annotations"][0]["category_id"] = 5
-        d["annotations"][3]["bbox"] = [1e6, 1e6, 10, 10]
+        d["annotations"][3]["bbox"] = [10, 10, -10, 10]
     with pytest.raises(TrackletError) as err:
         read_tracklets(cocovid(tmp_path, break_twice))
     assert [p.location.split(": ", 1)[1] for p in err.value.problems] == [
         "categories", "annotations[0] (id=1): category_id", "annotations[3] (id=4): bbox"]
 
 
-def test_partly_outside_boxes_are_clipped_with_a_count(tmp_path):
+def test_partly_outside_boxes_are_kept_as_annotated(tmp_path, recwarn):
     seq = mot_sequence(tmp_path, "1,1,-3,10,5,5,1,1,1\n2,1,98,48,5,5,1,1,1\n3,1,10,10,5,5,1,1,1\n")
-    with pytest.warns(UserWarning, match=r"SEQ: 2 box\(es\) partly outside the frame were clipped"):
-        dataset = read_tracklets(seq)
-    assert dataset[0].instances[0].boxes[:2].tolist() == [[0.0, 10.0, 2.0, 15.0], [98.0, 48.0, 100.0, 50.0]]
+    dataset = read_tracklets(seq)
+    assert dataset[0].instances[0].boxes[:2].tolist() == [[-3.0, 10.0, 2.0, 15.0], [98.0, 48.0, 103.0, 53.0]]
+    assert len(recwarn) == 0

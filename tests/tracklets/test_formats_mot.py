@@ -17,8 +17,7 @@ SPLIT = Path(__file__).parents[1] / "fixtures" / "formats" / "mot" / "train"
 
 @pytest.fixture
 def split():
-    with pytest.warns(UserWarning, match="3 box"):
-        return read_tracklets(SPLIT, width=640, height=480)
+    return read_tracklets(SPLIT, width=640, height=480)
 
 
 def test_trimmed_seqinfo_needs_a_size_and_names_the_field():
@@ -40,7 +39,7 @@ def test_mot17_sequence(split):
     assert walker.present.tolist() == [True, True, False, True, False, False]
     assert walker.visibility[3] == 0.0
     np.testing.assert_array_equal(walker.boxes[0], [1338.0, 418.0, 1505.0, 797.0])
-    assert occluder.boxes[0, 1] == 0.0  # bb_top = -1 clipped
+    assert occluder.boxes[0, 1] == -1.0  # bb_top = -1 kept as annotated
     assert split.categories == MOT_CLASSES
 
 
@@ -67,8 +66,7 @@ def test_round_trip_and_seqinfo(split, tmp_path):
 
 
 def test_single_gt_file(tmp_path):
-    with pytest.warns(UserWarning, match="1 box"):
-        dataset = read_tracklets(SPLIT / "TUD-Stadtmitte" / "gt" / "gt.txt", width=640, height=480)
+    dataset = read_tracklets(SPLIT / "TUD-Stadtmitte" / "gt" / "gt.txt", width=640, height=480)
     assert [c.name for c in dataset] == ["TUD-Stadtmitte"]
 
 

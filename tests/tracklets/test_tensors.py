@@ -18,15 +18,16 @@ PROPERTY = settings(max_examples=60, deadline=None)
 
 @st.composite
 def clips(draw, num_frames: int | None = None) -> Clip:
-    """Any clip: T >= 1, N >= 0, ids >= 0 (-1 marks padding), boxes anywhere in the frame, nan where absent."""
+    """Any clip: T >= 1, N >= 0, ids >= 0 (-1 marks padding), valid boxes anywhere in the frame, nan where absent."""
     T = num_frames or draw(st.integers(1, 8))
     width, height = draw(st.integers(1, 4096)), draw(st.integers(1, 4096))
     ids = draw(st.lists(st.integers(0, 2**40), max_size=5, unique=True))
     instances = []
     for iid in ids:
         present = draw(arrays(np.bool_, T))
-        xs = draw(arrays(np.float64, (T, 2), elements=st.floats(0, width)))
-        ys = draw(arrays(np.float64, (T, 2), elements=st.floats(0, height)))
+        xs = np.sort(draw(arrays(np.float64, (T, 2), elements=st.floats(0, width))), axis=1)
+        ys = np.sort(draw(arrays(np.float64, (T, 2), elements=st.floats(0, height))), axis=1)
+        present &= (xs[:, 1] > xs[:, 0]) & (ys[:, 1] > ys[:, 0])  # valid boxes only
         boxes = np.stack([xs[:, 0], ys[:, 0], xs[:, 1], ys[:, 1]], axis=1)
         boxes[~present] = np.nan
         visibility = draw(st.none() | arrays(np.float64, T, elements=st.floats(0, 1)))
@@ -109,3 +110,12 @@ def test_collate_and_unbatch_errors():
         collate_tracklets([one, two])
     with pytest.raises(ValueError, match="expected unbatched tensors"):
         tensors_to_clip(collate_tracklets([one]), 4, 4, CATEGORIES)
+
+
+def test_conditioning_clips_boxes_to_the_frame_and_counts_them():
+    boxes = np.array([[-10.0, 5.0, 20.0, 30.0], [120.0, 5.0, 130.0, 30.0]])  # partly, then wholly outside
+    clip = Clip("c", 100, 50, 2, CATEGORIES, [Instance(3, 1, boxes, np.array([True, True]))])
+    with pytest.warns(UserWarning, match=r"clip 'c': 1 box\(es\) clipped to the 100x50 frame, 1 left the frame"):
+        t = clip_to_tensors(clip, dtype=torch.float64)
+    assert t.boxes[0, 0].tolist() == [0.0, 0.1, 0.2, 0.6] and t.present[:, 0].tolist() == [True, False]
+    assert clip.instances[0].boxes[0, 0] == -10.0  # the clip keeps its boxes as annotated

@@ -1,20 +1,20 @@
 """Validating construction of clips, shared by every format reader.
 
 A reader feeds boxes one at a time with the location they came from; the builder checks each
-(finite, positive size, inside the frame, known category, frame in range, no duplicate
-(instance, frame), one category per instance) and collects every problem, so a bad file is
-reported in full in one go. Boxes partly outside the frame are clipped and counted in a warning.
+(finite, positive size, known category, frame in range, no duplicate (instance, frame), one
+category per instance) and collects every problem, so a bad file is reported in full in one go.
+Boxes are kept as annotated, also where they reach outside the frame: metrics score them so, and
+conditioning or drawing clips them where it uses them.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .clip import Clip, Instance, box_problems, clip_to_frame
+from .clip import Clip, Instance, box_problems
 from .errors import Problem, TrackletError
 
 
@@ -24,18 +24,14 @@ class ProblemLog:
 
     file: str
     problems: list[Problem] = field(default_factory=list)
-    clipped: int = 0
 
     def add(self, location: str, message: str) -> None:
         self.problems.append(Problem(location, message))
 
     def finish(self) -> None:
-        """Raise every problem at once; warn about clipped boxes."""
+        """Raise every problem at once."""
         if self.problems:
             raise TrackletError(self.problems)
-        if self.clipped:
-            warnings.warn(f"{self.file}: {self.clipped} box(es) partly outside the frame were clipped",
-                          stacklevel=3)
 
 
 @dataclass
@@ -63,7 +59,7 @@ class ClipBuilder:
         self._rows: dict[int, dict[int, _Row]] = {}
         self._category: dict[int, int] = {}
         self._crowd: dict[int, bool] = {}
-        # Boxes are only checked against a valid frame (a None or float size would crash box_problems).
+        # A None or float size would end up in the clip: report it once here.
         self._size_ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
                             for v in (width, height))
         if not self._size_ok:
@@ -110,7 +106,7 @@ class ClipBuilder:
             self.log.add(where, f"duplicate box for instance {instance_id} in frame {frame} "
                                 f"(first at {rows[frame].where})")
             return
-        found = box_problems(box, self.width, self.height, at("box")) if self._size_ok else []
+        found = box_problems(box, at("box"))
         if found:
             self.log.problems.extend(found)
             return
@@ -150,9 +146,6 @@ class ClipBuilder:
                 score[f] = r.score
             for k, v in r.attributes.items():
                 attributes[k][f] = v
-        inst = Instance(iid, self._category[iid], boxes, present, visibility, score, attributes,
+        return Instance(iid, self._category[iid], boxes, present, visibility, score, attributes,
                         self._crowd.get(iid, False))
-        if self._size_ok:
-            self.log.clipped += clip_to_frame(inst, self.width, self.height)
-        return inst
 

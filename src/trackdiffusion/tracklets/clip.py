@@ -139,7 +139,7 @@ class Clip:
                                         f"do not match {self.num_frames} frames"))
                 continue
             for t in inst.frames():
-                out.extend(box_problems(inst.boxes[t], self.width, self.height, f"{loc}: frame {t}"))
+                out.extend(box_problems(inst.boxes[t], f"{loc}: frame {t}"))
         return out
 
     def validate(self) -> "Clip":
@@ -176,11 +176,12 @@ class Clip:
 
     def transform_boxes(self, scale_x: float, scale_y: float, offset_x: float = 0.0,
                         offset_y: float = 0.0, width: int | None = None,
-                        height: int | None = None) -> "Clip":
+                        height: int | None = None, drop_empty: bool = True) -> "Clip":
         """Map boxes by ``x' = x * scale_x - offset_x`` (same for y) into a new frame size.
 
         Boxes are clipped to the new frame; a box left with zero area becomes absent. Both are
-        counted in one warning (never silent).
+        counted in one warning (never silent). Instances left without boxes are dropped when
+        ``drop_empty``.
         """
         width = self.width if width is None else width
         height = self.height if height is None else height
@@ -199,7 +200,8 @@ class Clip:
             vanished += int(gone.sum())
             inst.present[gone] = False
             b[gone] = np.nan
-        out.instances = [inst for inst in out.instances if inst.present.any()]
+        if drop_empty:
+            out.instances = [inst for inst in out.instances if inst.present.any()]
         if clipped or vanished:
             warnings.warn(
                 f"clip {self.name!r}: {clipped} box(es) clipped to the {width}x{height} frame, "
@@ -230,15 +232,18 @@ def resize_crop_params(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[
     return scale, scale, (src_w * scale - dst_w) / 2, (src_h * scale - dst_h) / 2
 
 
-def box_problems(box: np.ndarray, width: int, height: int, where: str) -> list[Problem]:
-    """The problems of one xyxy box in a ``width x height`` frame."""
+def box_problems(box: np.ndarray, where: str) -> list[Problem]:
+    """The problems of one xyxy box: non-finite corners or an empty extent.
+
+    A box partly or wholly outside the frame is no problem: annotations and
+    tracker outputs hold such boxes, and metrics score them as they are. Where a box is used to
+    condition or draw, it is clipped there (:func:`clip_to_frame`).
+    """
     if not np.all(np.isfinite(box)):
         return [Problem(where, f"box {box.tolist()} has a non-finite coordinate")]
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:
         return [Problem(where, f"box {box.tolist()} has zero or negative width/height")]
-    if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
-        return [Problem(where, f"box {box.tolist()} lies entirely outside the {width}x{height} frame")]
     return []
 
 

@@ -49,7 +49,13 @@ class TrackletTensors:
 
 
 def clip_to_tensors(clip: Clip, dtype: torch.dtype = torch.float32, normalize: bool = True) -> TrackletTensors:
-    """``clip`` as unbatched tensors; ``normalize=False`` keeps pixel coordinates."""
+    """``clip`` as unbatched tensors; ``normalize=False`` keeps pixel coordinates.
+
+    The tensors condition the model, which knows only the frame: boxes reaching outside it are
+    clipped to it and boxes wholly outside it left out, both counted in one warning (clips read
+    from files keep their boxes as annotated).
+    """
+    clip = clip.transform_boxes(1.0, 1.0, drop_empty=False)
     T, N = clip.num_frames, len(clip.instances)
     boxes = np.zeros((T, N, 4), dtype=np.float64)
     present = np.zeros((T, N), dtype=bool)

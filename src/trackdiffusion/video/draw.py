@@ -81,6 +81,11 @@ def box_pixels(box: np.ndarray, scale: float, width: int, height: int) -> tuple[
     return left, top, right, bottom
 
 
+def _in_frame(box: np.ndarray, width: int, height: int) -> bool:
+    x0, y0, x1, y1 = box
+    return x1 > 0 and y1 > 0 and x0 < width and y0 < height
+
+
 def draw_tracklets(frames: np.ndarray, clip: Clip, scale: float = 4, labels: bool = True,
                    dashed_below: float | None = 0.5, line_width: int | None = None) -> np.ndarray:
     """``frames [T, H, W, 3]`` scaled by ``scale`` with the boxes of ``clip`` drawn on them.
@@ -105,7 +110,8 @@ def draw_tracklets(frames: np.ndarray, clip: Clip, scale: float = 4, labels: boo
         draw = ImageDraw.Draw(image)
         tags = []
         for inst in clip.instances:
-            if not inst.present[t]:
+            # Boxes are kept as annotated; one wholly outside the frame has nothing to draw.
+            if not inst.present[t] or not _in_frame(inst.boxes[t], clip.width, clip.height):
                 continue
             colour = instance_colour(inst.id)
             rect = box_pixels(inst.boxes[t], scale, OW, OH)

@@ -58,7 +58,7 @@ def read(path: str | Path, *, width: int | None = None, height: int | None = Non
     log = ProblemLog(str(path))
     table = dict(MOT_CLASSES if categories is None else categories)
     derived: list[int] | None = [] if categories is None else None
-    clips = []
+    clips, folders = [], {}
     for seq in sequences:
         ini = (seq.parent if seq.is_file() else seq) / "seqinfo.ini"
         info = _seqinfo(ini)
@@ -78,12 +78,13 @@ def read(path: str | Path, *, width: int | None = None, height: int | None = Non
         _add_rows(builder, gt, results=False, derived=derived)
         clip = _finish_clip(builder)
         stem = name if seq.is_file() else seq.name
+        folders[name] = stem
         clip.frame_names = [f"{stem}/{info.get('imDir', 'img1')}/{t + 1:06d}{info.get('imExt', '.jpg')}"
                             for t in range(clip.num_frames)]
         clips.append(clip)
     if derived:
         warnings.warn(f"{path}: classes outside MOTChallenge's table named class_<id>: {derived}", stacklevel=2)
-    return finish_dataset(log, clips, table, image_root=root)
+    return finish_dataset(log, clips, table, image_root=root, info={"mot_folders": folders})
 
 
 def write(dataset: TrackletDataset, path: str | Path) -> None:
@@ -104,12 +105,19 @@ def read_results(path: str | Path, reference: TrackletDataset) -> TrackletDatase
     """Tracker results (a folder of ``<seq>.txt`` or one file) shaped like ``reference``.
 
     ``conf`` becomes the per-frame score (-1: no score). For a folder every reference clip is kept
-    (no file: no predictions); for one file only its clip. Files are matched to clips by name.
+    (no file: no predictions); for one file only its clip. Files are matched to clips by the
+    sequence's folder name, as TrackEval does (``HT21-01.txt`` for the folder ``HT21-01`` whose
+    seqinfo.ini says ``name=HT-01``), or by clip name; one file against a reference of one clip
+    is that clip's, whatever the names.
     """
     path = Path(path)
     files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
     log = ProblemLog(str(path))
-    by_name = {dir_name(c.name): c for c in reference.clips} | {c.name: c for c in reference.clips}
+    folders = reference.info.get("mot_folders", {})
+    by_name = {dir_name(c.name): c for c in reference.clips} | {c.name: c for c in reference.clips} \
+        | {folders[c.name]: c for c in reference.clips if c.name in folders}
+    if path.is_file() and len(reference.clips) == 1:
+        by_name[path.stem] = reference.clips[0]
     chosen: dict[str, Path | None] = {c.name: None for c in reference.clips} if path.is_dir() else {}
     for file in files:
         if file.stem in by_name:
