@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +134,37 @@ def test_fvd_refuses_without_weights_and_runs_with_them(tmp_path, one_thread):
     doc = _schema(tmp_path / "out/fvd.json", "fvd", ["FVD", "real_clips", "generated_clips", "clip_length",
                                                       "resolution"])
     assert doc["rows"][0]["values"]["resolution"] == 32 and doc["rows"][0]["values"]["FVD"] > 0
+
+
+BENCH = Path(__file__).parents[1] / "fixtures" / "benchmarks"
+
+
+def test_hota_on_mot_ground_truth_uses_the_motchallenge_protocol_and_folder_names(tmp_path):
+    # HT21 style: the folder is HT21-01, its seqinfo.ini says name=HT-01; TrackEval goes by the folder.
+    seq = tmp_path / "gt" / "HT21-01"
+    shutil.copytree(BENCH / "mot17" / "MOT17-02-FRCNN", seq)
+    ini = seq / "seqinfo.ini"
+    ini.write_text(ini.read_text().replace("name=MOT17-02-FRCNN", "name=HT-01"))
+    (tmp_path / "res").mkdir()
+    shutil.copy(seq / "gt" / "gt.txt", tmp_path / "res" / "HT21-01.txt")  # the annotation as tracker output
+    result = runner.invoke(app, ["evaluate", "hota", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "res"),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "out" / "hota.json").read_text())
+    assert doc["settings"]["protocol"].startswith("MOTChallenge (TrackEval MotChallenge2DBox, MOT17 rules")
+    rows = {r["name"]: r["values"] for r in doc["rows"]}
+    assert list(rows) == ["all", "HT21-01"]
+    # 88 pedestrian rows are ground truth; the 68 ignore rows, reported back, are removed or unmatched
+    # (the 8 occluder rows, class 9 conf 0, are no distractors: they are false positives).
+    assert rows["all"]["CLR_TP"] == 88 and rows["all"]["CLR_FN"] == 0 and rows["all"]["CLR_FP"] == 20
+
+
+def test_hota_lone_gt_txt_against_a_lone_results_file(tmp_path):
+    (tmp_path / "gt.txt").write_text("1,1,10,10,50,50,1,1,1\n2,1,12,10,50,50,1,1,1\n")
+    (tmp_path / "mine.txt").write_text("1,7,10,10,50,50,0.9,-1,-1,-1\n2,7,12,10,50,50,0.9,-1,-1,-1\n")
+    result = runner.invoke(app, ["evaluate", "hota", "--gt", str(tmp_path / "gt.txt"),
+                                 "--pred", str(tmp_path / "mine.txt"), "--width", "100", "--height", "80",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    values = json.loads((tmp_path / "out" / "hota.json").read_text())["rows"][0]["values"]
+    assert values["MOTA"] == pytest.approx(100.0) and values["CLR_TP"] == 2

@@ -94,8 +94,11 @@ def _prediction_format(path: Path) -> str:
 
 
 def _read_pair(gt: Path, pred: Path, gt_format: Optional[str],
-               pred_format: str) -> tuple[TrackletDataset, TrackletDataset]:
-    truth = read_tracklets(gt, gt_format)
+               pred_format: str, size: tuple[Optional[int], Optional[int]] = (None, None),
+               ) -> tuple[TrackletDataset, TrackletDataset]:
+    width, height = size
+    options = {k: v for k, v in (("width", width), ("height", height)) if v is not None}
+    truth = read_tracklets(gt, gt_format, **options)
     kind = _prediction_format(pred) if pred_format == "auto" else pred_format
     if kind == "ytvis-results":
         return truth, read_ytvis_results(pred, truth)
@@ -128,17 +131,21 @@ _GT_FORMAT = typer.Option(None, "--gt-format", help="Format of --gt (default: de
 _PRED_FORMAT = typer.Option("auto", "--pred-format", callback=_check_pred_format,
                             help=f"Format of --pred: {', '.join(PRED_FORMATS)}.")
 _OUT = typer.Option(None, "--out", help=_OUT_HELP)
+_WIDTH = typer.Option(None, "--width", help="Frame width for ground truth that does not record it (MOT15's "
+                                            "trimmed seqinfo.ini; BDD100K defaults to 1280).")
+_HEIGHT = typer.Option(None, "--height", help="Frame height, likewise (BDD100K defaults to 720).")
 
 
 @evaluate_app.command()
 def trackap(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORMAT,
-            pred_format: str = _PRED_FORMAT, out: Optional[Path] = _OUT) -> None:
+            pred_format: str = _PRED_FORMAT, width: Optional[int] = _WIDTH, height: Optional[int] = _HEIGHT,
+            out: Optional[Path] = _OUT) -> None:
     """TrackAP: YouTube-VIS video AP on boxes (x100; -1 = no ground truth in that area range)."""
     # Metric modules are imported per command: torch and TrackEval make `--help` slow otherwise.
     from ..evaluation.trackap import SUMMARY, track_ap
 
     try:
-        truth, predicted = _read_pair(gt, pred, gt_format, pred_format)
+        truth, predicted = _read_pair(gt, pred, gt_format, pred_format, (width, height))
         values = track_ap(truth, predicted)
     except (ValueError, OSError) as err:
         raise _fail(err) from None
@@ -154,7 +161,7 @@ def trackap(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_F
 def sot(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORMAT,
         pred_format: str = _PRED_FORMAT, per_sequence: bool = typer.Option(False, "--per-sequence",
                                                                            help="Add a row per target."),
-        out: Optional[Path] = _OUT) -> None:
+        width: Optional[int] = _WIDTH, height: Optional[int] = _HEIGHT, out: Optional[Path] = _OUT) -> None:
     """Single-object tracking: Success / Precision / Norm. precision (OPE) and AO / SR (GOT-10k), x100.
 
     Every ground-truth instance is one target; the predicted instance with the same id is its track.
@@ -162,7 +169,7 @@ def sot(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORMA
     from ..evaluation.sot import sot_evaluate
 
     try:
-        results = sot_evaluate(*_read_pair(gt, pred, gt_format, pred_format))
+        results = sot_evaluate(*_read_pair(gt, pred, gt_format, pred_format, (width, height)))
     except (ValueError, OSError) as err:
         raise _fail(err) from None
     columns = ["success", "precision", "norm_precision", "AO", "SR0.5", "SR0.75", "sequences", "frames"]
@@ -177,29 +184,51 @@ def sot(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORMA
     _finish(report, out)
 
 
+_PROTOCOLS = ("auto", "motchallenge", "bdd100k", "class-agnostic")
+
+
+def _check_protocol(value: str) -> str:
+    if value not in _PROTOCOLS:
+        raise typer.BadParameter(f"expected one of {', '.join(_PROTOCOLS)}")
+    return value
+
+
 @evaluate_app.command()
 def hota(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORMAT,
          pred_format: str = _PRED_FORMAT,
+         protocol: str = typer.Option(
+             "auto", "--protocol", callback=_check_protocol,
+             help="auto: the ground truth's benchmark protocol (MOT text: motchallenge, BDD100K json: bdd100k, "
+                  "anything else: class-agnostic); or one of motchallenge, bdd100k, class-agnostic."),
          category: Optional[List[str]] = typer.Option(
-             None, "--category", help="Evaluate only this category (repeatable; filters both sides, so the "
-                                      "predictions need categories, unlike MOT tracker rows)."),
+             None, "--category", help="Evaluate only this category (repeatable; class-agnostic protocol only; "
+                                      "filters both sides, so the predictions need categories)."),
+         width: Optional[int] = _WIDTH, height: Optional[int] = _HEIGHT,
          out: Optional[Path] = _OUT) -> None:
-    """HOTA, MOTA, IDF1 (TrackEval, MOTChallenge rules, class-agnostic), x100; counts as is."""
-    from ..evaluation.hota import hota_metrics
+    """HOTA, MOTA, IDF1 (TrackEval, the ground truth's benchmark protocol), x100; counts as is.
+
+    Rows: all, then one per sequence (BDD100K: the class and detection averages, then one per class).
+    """
+    from ..evaluation.hota import hota_evaluate, protocol_for
 
     try:
-        truth, predicted = _read_pair(gt, pred, gt_format, pred_format)
+        truth, predicted = _read_pair(gt, pred, gt_format, pred_format, (width, height))
+        if protocol == "auto":
+            protocol = "class-agnostic" if category else protocol_for(gt_format or detect_format(gt))
         ids = None if not category else [truth.category_id(name) for name in category]
-        values = hota_metrics(truth, predicted, ids)
+        result = hota_evaluate(truth, predicted, protocol, ids)
     except (ValueError, KeyError, OSError) as err:
         raise _fail(err) from None
     columns = ["HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP", "IDF1", "IDR", "IDP", "IDSW", "Frag",
-               "MT", "ML", "CLR_FP", "CLR_FN"]
+               "MT", "ML", "CLR_TP", "CLR_FP", "CLR_FN"]
     report = Report("hota", "HOTA / CLEAR / Identity (TrackEval)", columns, units="x100 (counts as is)",
-                    settings={"gt": str(gt), "pred": str(pred), "sequences": values["sequences"],
-                              "categories": ", ".join(category) if category else "all (class-agnostic)",
+                    settings={"gt": str(gt), "pred": str(pred), "protocol": result.description,
+                              "sequences": result.sequences,
+                              "categories": ", ".join(category) if category else "as the protocol says",
                               "match_iou": 0.5})
-    _finish(report.add_row("all", values), out)
+    for name, values in result.rows:
+        report.add_row(name, values)
+    _finish(report, out)
 
 
 @evaluate_app.command()
