@@ -168,3 +168,13 @@ def test_hota_lone_gt_txt_against_a_lone_results_file(tmp_path):
     assert result.exit_code == 0, result.output
     values = json.loads((tmp_path / "out" / "hota.json").read_text())["rows"][0]["values"]
     assert values["MOTA"] == pytest.approx(100.0) and values["CLR_TP"] == 2
+
+
+def test_hota_on_the_synthetic_worlds_mot_folder_is_class_agnostic(tiny_world, tmp_path):
+    mot = tiny_world / "val" / "mot"
+    assert (mot / "classes.txt").is_file()  # its own categories, not MOTChallenge's class ids
+    result = runner.invoke(app, ["evaluate", "hota", "--gt", str(mot), "--pred", str(mot), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "hota.json").read_text())
+    assert doc["settings"]["protocol"].startswith("class-agnostic")
+    assert doc["rows"][0]["values"]["MOTA"] == pytest.approx(100.0)

@@ -77,9 +77,13 @@ def test_other_class_ids_are_named_and_kept(split, tmp_path):
     split.clip("TUD-Stadtmitte").instances[1].attributes.clear()  # 9 columns: the class is written
     split.clip("TUD-Stadtmitte").instances[0].attributes.clear()
     write_tracklets(split, tmp_path, "mot")
+    again = read_tracklets(tmp_path, "mot")  # the category table beside the sequences keeps the names
+    assert again.categories == split.categories and again.info["mot_classes"] == "own"
+    assert (tmp_path / "classes.txt").read_text().splitlines()[-2:] == ["13,crowd", "40,forklift"]
+    (tmp_path / "classes.txt").unlink()
     with pytest.warns(UserWarning, match=r"class_<id>: \[40\]"):
         again = read_tracklets(tmp_path, "mot")
-    assert again.categories[40] == "class_40"
+    assert again.categories[40] == "class_40" and again.info["mot_classes"] == "motchallenge"
     with pytest.raises(TrackletError, match=r"gt\.txt: line 2: class: unknown category 40"):
         read_tracklets(tmp_path, "mot", categories=MOT_CLASSES)
 
@@ -114,3 +118,23 @@ def test_one_results_file_and_unknown_sequences(split, tmp_path):
     (tmp_path / "MOT17-99.txt").write_text("1,1,1,1,5,5,1,-1,-1,-1\n")
     with pytest.raises(TrackletError, match=r"MOT17-99\.txt: no clip named 'MOT17-99'"):
         read_mot_results(tmp_path, split)
+
+
+def test_category_names_survive_bdd_to_mot_to_bdd(tmp_path):
+    bdd = read_tracklets(Path(__file__).parents[1] / "fixtures" / "benchmarks" / "bdd100k" / "b1c66a42-6f7d68ca.json")
+    write_tracklets(bdd, tmp_path / "mot", "mot")
+    again = read_tracklets(tmp_path / "mot")
+    assert again.categories == bdd.categories  # rider stays rider, not MOTChallenge's person_on_vehicle
+    write_tracklets(again, tmp_path / "back.json", "bdd")
+    back = read_tracklets(tmp_path / "back.json")
+    def names(d):
+        return [(i.id, d.categories[i.category_id]) for i in d[0].instances]
+    assert back.categories == bdd.categories and names(back) == names(bdd)
+    assert sorted({name for _, name in names(back)}) == ["car", "motorcycle", "rider", "truck"]
+
+
+def test_class_table_errors_name_the_line(tmp_path, split):
+    write_tracklets(split, tmp_path, "mot")
+    (tmp_path / "classes.txt").write_text("1,pedestrian\nx,car\n")
+    with pytest.raises(Exception, match=r"classes\.txt: line 2: expected '<integer id>,<name>', got 'x,car'"):
+        read_tracklets(tmp_path, "mot")

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from ..evaluation.report import Report
 from ..tracklets.dataset import TrackletDataset
-from ..tracklets.formats import FORMATS, detect_format, read_mot_results, read_tracklets, read_ytvis_results
+from ..tracklets.formats import FORMATS, detect_format, mot, read_mot_results, read_tracklets, read_ytvis_results
 from .app import app
 
 console = Console(stderr=True)
@@ -87,7 +87,8 @@ def _prediction_format(path: Path) -> str:
             return "ytvis-results"
     if path.is_file() and path.suffix == ".txt" and path.name not in ("groundtruth.txt", "list.txt"):
         return "mot-results"
-    if path.is_dir() and any(path.glob("*.txt")) and not (path / "gt" / "gt.txt").is_file() \
+    if path.is_dir() and any(p.name != mot.CLASS_TABLE for p in path.glob("*.txt")) \
+            and not (path / "gt" / "gt.txt").is_file() and not any(path.glob("*/gt/gt.txt")) \
             and not (path / "groundtruth.txt").is_file() and not (path / "list.txt").is_file():
         return "mot-results"
     return detect_format(path)
@@ -214,7 +215,7 @@ def hota(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORM
     try:
         truth, predicted = _read_pair(gt, pred, gt_format, pred_format, (width, height))
         if protocol == "auto":
-            protocol = "class-agnostic" if category else protocol_for(gt_format or detect_format(gt))
+            protocol = "class-agnostic" if category else protocol_for(gt_format or detect_format(gt), truth)
         ids = None if not category else [truth.category_id(name) for name in category]
         result = hota_evaluate(truth, predicted, protocol, ids)
     except (ValueError, KeyError, OSError) as err:

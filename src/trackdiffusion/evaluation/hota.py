@@ -5,7 +5,8 @@ The tracklets are written to the folder layout of a TrackEval dataset class
 ``HOTA``, ``CLEAR`` and ``Identity`` at their defaults (match IoU 0.5). The protocol decides what
 counts, so it follows where the ground truth came from (:func:`protocol_for`):
 
-* ``motchallenge`` (MOT15/16/17/20, HT21, DanceTrack, SportsMOT: MOT text files):
+* ``motchallenge`` (MOT15/16/17/20, HT21, DanceTrack, SportsMOT: MOT text files with
+  MOTChallenge's class ids, i.e. no ``classes.txt`` of their own):
   ``MotChallenge2DBox`` on the rows as annotated, preprocessing on. Its rules decide what is
   ignored: only class 1 (pedestrian) rows with conf != 0 are ground truth, and tracker boxes
   matching a distractor (person on vehicle, static person, distractor, reflection; MOT20 also
@@ -60,8 +61,14 @@ class HotaResult:
         return self.rows[0][1]
 
 
-def protocol_for(gt_format: str | None) -> str:
-    """The protocol for ground truth read as ``gt_format`` (a key of the formats table)."""
+def protocol_for(gt_format: str | None, gt: TrackletDataset | None = None) -> str:
+    """The protocol for ground truth read as ``gt_format`` (a key of the formats table).
+
+    MOT files with their own category table (``classes.txt``: written from another data set,
+    such as the synthetic world) are not MOTChallenge's classes, so they are class-agnostic.
+    """
+    if gt_format == "mot" and gt is not None and gt.info.get("mot_classes") == "own":
+        return "class-agnostic"
     return FORMAT_PROTOCOLS.get(gt_format or "", "class-agnostic")
 
 

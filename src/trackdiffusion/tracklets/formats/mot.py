@@ -6,10 +6,10 @@ or ``frame, id, x, y, w, h, conf, wx, wy, wz`` (MOT15, 10 columns). Reading keep
 * ``conf`` as the per-frame attribute ``mot_conf`` (1 when the column is absent). Rows with
   ``conf == 0`` are MOTChallenge's "ignore" boxes (distractors, static people, occluders): they
   stay instances, marked by ``mot_conf == 0``, so that a round trip and the evaluation keep them.
-* ``class`` as the category id. Names come from ``categories=`` (other ids are then errors) or
-  else from MOTChallenge's table :data:`MOT_CLASSES`, where ids outside it are named
-  ``class_<id>`` with a warning (MOT files written from other data sets keep their ids). A
-  missing class or ``-1`` means pedestrian (1), as in MOT15 and tracker outputs.
+* ``class`` as the category id. Names come from ``categories=`` or a ``classes.txt`` beside the
+  sequences (other ids are then errors), else from MOTChallenge's table :data:`MOT_CLASSES`,
+  where ids outside it are named ``class_<id>`` with a warning. A missing class or ``-1`` means
+  pedestrian (1), as in MOT15 and tracker outputs.
 * ``visibility`` when >= 0; MOT15's world coordinates as attributes ``world_x/y/z`` unless -1.
   Data with world coordinates is written back in MOT15's 10 columns, which have no class.
 
@@ -46,16 +46,25 @@ MOT_CLASSES = {1: "pedestrian", 2: "person_on_vehicle", 3: "car", 4: "bicycle", 
                10: "occluder_on_ground", 11: "occluder_full", 12: "reflection", 13: "crowd"}
 PEDESTRIAN = 1
 WORLD = ("world_x", "world_y", "world_z")
+#: The category table beside the sequences: ``<id>,<name>`` per line (the name may hold commas).
+CLASS_TABLE = "classes.txt"
 _FIELDS = {"box": "x,y,w,h", "frame": "frame", "category": "class", "visibility": "visibility",
            "score": "conf"}
 
 
 def read(path: str | Path, *, width: int | None = None, height: int | None = None,
          categories: dict[int, str] | None = None) -> TrackletDataset:
-    """Read MOTChallenge ground truth; ``width``/``height`` only fill in what seqinfo.ini lacks."""
+    """Read MOTChallenge ground truth; ``width``/``height`` only fill in what seqinfo.ini lacks.
+
+    ``categories`` defaults to the :data:`CLASS_TABLE` file beside the sequences, else
+    MOTChallenge's own classes; ``dataset.info["mot_classes"]`` says which (``"motchallenge"``
+    or ``"own"``), so the evaluation knows whether MOTChallenge's rules apply.
+    """
     path = Path(path)
     root, sequences = _sequences(path)
     log = ProblemLog(str(path))
+    if categories is None and (root / CLASS_TABLE).is_file():
+        categories = _read_class_table(root / CLASS_TABLE)
     table = dict(MOT_CLASSES if categories is None else categories)
     derived: list[int] | None = [] if categories is None else None
     clips, folders = [], {}
@@ -84,13 +93,24 @@ def read(path: str | Path, *, width: int | None = None, height: int | None = Non
         clips.append(clip)
     if derived:
         warnings.warn(f"{path}: classes outside MOTChallenge's table named class_<id>: {derived}", stacklevel=2)
-    return finish_dataset(log, clips, table, image_root=root, info={"mot_folders": folders})
+    return finish_dataset(log, clips, table, image_root=root,
+                          info={"mot_folders": folders, "mot_classes": "motchallenge" if categories is None else "own"})
 
 
 def write(dataset: TrackletDataset, path: str | Path) -> None:
-    """Write ``<path>/<clip>/gt/gt.txt`` and ``seqinfo.ini`` per clip (slashes in names become ``_``)."""
+    """Write ``<path>/<clip>/gt/gt.txt`` and ``seqinfo.ini`` per clip (slashes in names become ``_``).
+
+    Sequences read from MOT folders go back to folders of the same names. A category table other
+    than MOTChallenge's classes is written to ``<path>/classes.txt`` (:data:`CLASS_TABLE`), where
+    the reader finds it: class ids alone would rename BDD100K's ``rider`` to ``person_on_vehicle``.
+    """
+    folders = dataset.info.get("mot_folders", {})
+    if any(MOT_CLASSES.get(cid) != name for cid, name in dataset.categories.items()):
+        Path(path).mkdir(parents=True, exist_ok=True)
+        (Path(path) / CLASS_TABLE).write_text(
+            "".join(f"{cid},{name}\n" for cid, name in sorted(dataset.categories.items())), encoding="utf-8")
     for clip in dataset.clips:
-        seq = Path(path) / dir_name(clip.name)
+        seq = Path(path) / folders.get(clip.name, dir_name(clip.name))
         _write_rows(clip, seq / "gt" / "gt.txt", results=False)
         im_dir, im_ext = _image_pattern(clip)
         lines = ["[Sequence]", f"name={clip.name}", f"imDir={im_dir}"]
@@ -111,7 +131,7 @@ def read_results(path: str | Path, reference: TrackletDataset) -> TrackletDatase
     is that clip's, whatever the names.
     """
     path = Path(path)
-    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    files = sorted(p for p in path.glob("*.txt") if p.name != CLASS_TABLE) if path.is_dir() else [path]
     log = ProblemLog(str(path))
     folders = reference.info.get("mot_folders", {})
     by_name = {dir_name(c.name): c for c in reference.clips} | {c.name: c for c in reference.clips} \
@@ -154,6 +174,19 @@ def _sequences(path: Path) -> tuple[Path, list[Path]]:
         if seqs:
             return path, seqs
     raise FormatError(str(path), "not a MOTChallenge sequence (<seq>/gt/gt.txt), split folder or gt.txt")
+
+
+def _read_class_table(file: Path) -> dict[int, str]:
+    table: dict[int, str] = {}
+    for n, line in read_lines(file):
+        cid, sep, name = line.partition(",")
+        where = f"{file}: line {n}"
+        if not sep or not cid.strip().lstrip("-").isdigit() or not name.strip():
+            raise FormatError(where, f"expected '<integer id>,<name>', got {line!r}")
+        if int(cid) in table:
+            raise FormatError(where, f"duplicate class id {int(cid)}")
+        table[int(cid)] = name.strip()
+    return table
 
 
 def _seqinfo(ini: Path) -> dict[str, str]:
