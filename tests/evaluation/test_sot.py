@@ -123,3 +123,28 @@ def test_sequences_from_datasets_start_at_first_appearance_and_match_ids():
 
 def test_nothing_to_average_is_nan():
     assert math.isnan(sot_metrics([])["success"])
+
+
+def test_mmtracking_trackingnet_case_scores_boxes_as_given(tmp_path):
+    """mmtracking's SOTMetric test (tests/test_evaluation/test_metrics/test_sot_metrics.py, 1.x):
+    two 25-frame videos of a 512x256 frame, expected success 67.5238, precision 50.0, norm. precision
+    70.0. Video 2's tracker boxes reach past x = 512: clipping them on read gave 70.00 / 74.00."""
+    from pathlib import Path
+
+    from trackdiffusion.tracklets.formats import read_tracklets
+
+    fixtures = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "trackingnet"
+    for side in ("gt", "pred"):
+        for video in ("video-1", "video-2"):
+            rows = [[float(v) for v in line.split(",")] for line in
+                    (fixtures / video / ("gt_for_eval.txt" if side == "gt" else "track_results.txt")).read_text().split()]
+            if side == "pred":  # the tracker wrote x1,y1,x2,y2; GOT-10k files hold x,y,w,h
+                rows = [[x1, y1, x2 - x1, y2 - y1] for x1, y1, x2, y2 in rows]
+            (tmp_path / side / video).mkdir(parents=True)
+            (tmp_path / side / video / "groundtruth.txt").write_text("".join(",".join(map(str, r)) + "\n" for r in rows))
+    gt = read_tracklets(tmp_path / "gt", "got10k", width=512, height=256)
+    pred = read_tracklets(tmp_path / "pred", "got10k", width=512, height=256)
+    assert pred.clip("video-2").instances[0].boxes[:, 2].max() == 578.0  # kept as the tracker gave it
+    out = sot_evaluate(gt, pred)["overall"]
+    assert round(out["success"], 4) == 67.5238
+    assert out["precision"] == pytest.approx(50.0) and out["norm_precision"] == pytest.approx(70.0)
