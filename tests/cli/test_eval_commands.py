@@ -178,3 +178,17 @@ def test_hota_on_the_synthetic_worlds_mot_folder_is_class_agnostic(tiny_world, t
     doc = json.loads((tmp_path / "hota.json").read_text())
     assert doc["settings"]["protocol"].startswith("class-agnostic")
     assert doc["rows"][0]["values"]["MOTA"] == pytest.approx(100.0)
+
+
+def test_bdd100k_predictions_are_detected_and_unknown_lists_name_the_option(tmp_path):
+    gt = BENCH / "bdd100k" / "b1c66a42-6f7d68ca.json"
+    result = runner.invoke(app, ["evaluate", "hota", "--gt", str(gt), "--pred", str(gt), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "hota.json").read_text())
+    assert doc["settings"]["protocol"].startswith("BDD100K")
+    rows = {r["name"]: r["values"] for r in doc["rows"]}
+    assert rows["car"]["MOTA"] == pytest.approx(100.0) and rows["rider"]["IDF1"] == pytest.approx(100.0)
+    (tmp_path / "odd.json").write_text('[{"frame": 1}]')
+    result = runner.invoke(app, ["evaluate", "hota", "--gt", str(gt), "--pred", str(tmp_path / "odd.json")])
+    assert result.exit_code == 1
+    assert "pass --pred-format ytvis-results or --pred-format bdd" in result.output

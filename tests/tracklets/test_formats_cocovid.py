@@ -94,3 +94,16 @@ def test_writer_numbers_ids_and_keeps_captions(tmp_path):
     assert written["annotations"][0]["bbox"] == [367.0, 101.0, 41.0, 16.0]
     assert written["videos"][1]["caption"] == "an airplane lands"
     assert compare_datasets(dataset, read_tracklets(tmp_path)) == []
+
+
+def test_string_instance_ids_become_stable_integers_and_are_written_back(tmp_path):
+    # bdd100k's own COCO export writes the Scalabel label ids as strings.
+    data = json.loads((FIXTURES / "mot_style.json").read_text())
+    for ann in data["annotations"]:
+        ann["instance_id"] = {0: "00122062", 1: "a7"}.get(ann["instance_id"], str(ann["instance_id"]))
+    (tmp_path / "strings.json").write_text(json.dumps(data))
+    dataset = read_tracklets(tmp_path / "strings.json")
+    assert [i.id for i in dataset[0].instances] == [122062, 122063]  # "a7": the next free integer
+    write_tracklets(dataset, tmp_path / "out.json", "cocovid")
+    written = json.loads((tmp_path / "out.json").read_text())["annotations"]
+    assert sorted({a["instance_id"] for a in written}) == ["00122062", "a7"]

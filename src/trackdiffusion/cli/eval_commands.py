@@ -18,6 +18,8 @@ from rich.markup import escape
 
 from ..evaluation.report import Report
 from ..tracklets.dataset import TrackletDataset
+from ..tracklets.errors import FormatError
+from ..tracklets.formats.common import load_json
 from ..tracklets.formats import FORMATS, detect_format, mot, read_mot_results, read_tracklets, read_ytvis_results
 from .app import app
 
@@ -79,12 +81,19 @@ def evaluate(
 
 
 def _prediction_format(path: Path) -> str:
-    """``auto``: a json holding a list is a results file, bare ``.txt`` files are tracker results."""
+    """``auto``: a json list of results (``video_id``, ``score``) is YouTube-VIS results, one of frames
+    (``labels``) BDD100K predictions; bare ``.txt`` files are tracker results."""
     if path.is_file() and path.suffix == ".json":
-        with path.open(encoding="utf-8") as f:
-            head = f.read(256).lstrip()
-        if head.startswith("["):
-            return "ytvis-results"
+        data = load_json(path)
+        if isinstance(data, list):
+            first = data[0] if data and isinstance(data[0], dict) else {}
+            if not data or {"video_id", "score"} <= first.keys():  # [] is a results file without results
+                return "ytvis-results"
+            if first.keys() & {"labels", "frameIndex", "videoName", "video_name"}:
+                return "bdd"
+            raise FormatError(str(path), "a JSON list of neither YouTube-VIS results ({video_id, score, ...}) nor "
+                                         "BDD100K frames ({name, videoName, labels}); pass --pred-format "
+                                         "ytvis-results or --pred-format bdd")
     if path.is_file() and path.suffix == ".txt" and path.name not in ("groundtruth.txt", "list.txt"):
         return "mot-results"
     if path.is_dir() and any(p.name != mot.CLASS_TABLE for p in path.glob("*.txt")) \

@@ -36,7 +36,7 @@ from ..builder import ClipBuilder, ProblemLog
 from ..clip import Clip
 from ..dataset import TrackletDataset
 from ..errors import FormatError
-from .common import Record, dir_name, finish_dataset, frame_attributes, frame_value, load_json, records, \
+from .common import Record, TrackIds, dir_name, finish_dataset, frame_attributes, frame_value, load_json, records, \
     scalar_attributes, write_json
 
 #: BDD100K MOT categories (the first 8 are evaluated; the last 3 are ignore regions).
@@ -58,7 +58,7 @@ class _Reader:
         self.derived: list[str] = []
         self.builders: dict[str, ClipBuilder] = {}
         self.names: dict[str, dict[int, str]] = {}  # video -> frame index -> image name
-        self.ids: dict[str, dict[str, int]] = {}  # video -> label id -> instance id
+        self.ids = TrackIds()
 
     def frame(self, frame: Record, file: Path) -> None:
         index_key = "frameIndex" if "frameIndex" in frame.obj else "index"
@@ -67,7 +67,7 @@ class _Reader:
         if video not in self.builders:
             self.builders[video] = ClipBuilder(self.log, video, self.width, self.height, None, self.table,
                                                f"{file}: video {video!r}")
-            self.names[video], self.ids[video] = {}, {}
+            self.names[video] = {}
         if t < 0 or t in self.names[video]:
             self.log.add(frame.at(index_key), f"frame index {t} is negative" if t < 0 else
                          f"duplicate frame index {t} in video {video!r}")
@@ -93,18 +93,9 @@ class _Reader:
         attributes = scalar_attributes({k.lower(): v for k, v in raw.items()}, skip=set())
         box = Record(label.get("box2d", "dict"), label.at("box2d"))
         xyxy = [box.get(k, "number") for k in ("x1", "y1", "x2", "y2")]
-        self.builders[video].add_box(self.instance_id(video, label.get("id", "name")), t, xyxy, category,
+        self.builders[video].add_box(self.ids.get(video, label.get("id", "name")), t, xyxy, category,
                                      label.where, score=label.get("score", "number", None), attributes=attributes,
                                      iscrowd=bool(attributes.get("crowd", 0.0)), fields=_FIELDS)
-
-    def instance_id(self, video: str, label_id: str) -> int:
-        """A decimal id keeps its value where it is free; any other gets the video's next free integer."""
-        ids = self.ids[video]
-        if label_id not in ids:
-            used = set(ids.values())
-            wanted = int(label_id) if label_id.isdecimal() else None
-            ids[label_id] = wanted if wanted is not None and wanted not in used else max(used, default=0) + 1
-        return ids[label_id]
 
     def clips(self) -> list[Clip]:
         out = []
@@ -137,8 +128,7 @@ def read(path: str | Path, *, width: int = WIDTH, height: int = HEIGHT,
     if reader.derived:
         warnings.warn(f"{path}: categories outside BDD100K's table got ids after it: {reader.derived}",
                       stacklevel=2)
-    ids = {video: {i: s for s, i in ids.items()} for video, ids in reader.ids.items()}
-    return finish_dataset(reader.log, reader.clips(), reader.table, info={"bdd_ids": ids})
+    return finish_dataset(reader.log, reader.clips(), reader.table, info={"bdd_ids": reader.ids.strings()})
 
 
 def write(dataset: TrackletDataset, path: str | Path) -> None:

@@ -11,7 +11,9 @@ Layout::
 Quirks of published files that are read as they are: ids starting at 0; ``iscrowd`` as bool or
 0/1; videos without a size (taken from their images, which must all agree with it); annotations
 without ``video_id`` (taken from their image); integer category names; TAO's ``track_id`` where
-``instance_id`` is missing. Every other numeric or boolean annotation field (``mot_conf``,
+``instance_id`` is missing; string ``instance_id`` values (bdd100k's own COCO export) as stable
+integers per video (decimal strings keep their value; the strings are kept in
+``dataset.info["instance_ids"]`` and written back). Every other numeric or boolean annotation field (``mot_conf``,
 ``occluded``, ``ignore``, ``is_vid_train_frame``, ...) is kept as a per-frame attribute and written
 back. A video has as many frames as it has images, whose ``frame_id`` must be ``0..T-1``.
 
@@ -35,7 +37,7 @@ from pathlib import Path
 from ..builder import ClipBuilder, ProblemLog
 from ..dataset import TrackletDataset
 from ..errors import FormatError
-from .common import (Record, category_records, finish_dataset, frame_attributes, frame_value, json_file,
+from .common import (Record, TrackIds, category_records, finish_dataset, frame_attributes, frame_value, json_file,
                      load_json, read_categories, scalar_attributes, video_ids, write_json, xywh_to_xyxy,
                      xyxy_to_xywh)
 
@@ -64,7 +66,7 @@ def read(path: str | Path, *, derive_missing_categories: bool = False) -> Trackl
     images = list(root.records("images"))
     with_videos = "videos" in root.obj
     builders, frames = (_video_clips if with_videos else _image_clips)(root, images, categories, log)
-
+    strings = TrackIds()
     for rec in annotations:
         image_id = rec.get("image_id", "int")
         if image_id not in frames:
@@ -75,12 +77,13 @@ def read(path: str | Path, *, derive_missing_categories: bool = False) -> Trackl
             log.add(rec.at("video_id"), f"video {rec.obj['video_id']} differs from video {video_id} "
                                         f"of image {image_id}")
             continue
-        builder.add_box(_instance_id(rec, with_videos), t, xywh_to_xyxy(rec.get("bbox", "box")),
+        builder.add_box(_instance_id(rec, with_videos, strings, builder.name), t, xywh_to_xyxy(rec.get("bbox", "box")),
                         rec.get("category_id", "int"), rec.where, visibility=rec.get("visibility", "number", None),
                         score=rec.get("score", "number", None), iscrowd=rec.get("iscrowd", "flag", False),
                         attributes=scalar_attributes(rec.obj, _STRUCTURAL), fields=_FIELDS)
     clips = [b.build() for b in builders]
-    return finish_dataset(log, clips, categories, image_root=path if file != path else None)
+    return finish_dataset(log, clips, categories, image_root=path if file != path else None,
+                          info={"instance_ids": strings.strings()})
 
 
 def write(dataset: TrackletDataset, path: str | Path) -> None:
@@ -90,6 +93,7 @@ def write(dataset: TrackletDataset, path: str | Path) -> None:
     names, fps, captions, visibility, scores and attributes are written as they are.
     """
     videos, images, annotations = [], [], []
+    strings = dataset.info.get("instance_ids", {})
     for clip, vid in zip(dataset.clips, video_ids(dataset.clips)):
         video = {"id": vid, "name": clip.name, "width": clip.width, "height": clip.height}
         video |= {key: getattr(clip, key) for key in ("fps", "caption") if getattr(clip, key) is not None}
@@ -102,7 +106,8 @@ def write(dataset: TrackletDataset, path: str | Path) -> None:
             for t in inst.frames().tolist():
                 bbox = xyxy_to_xywh(inst.boxes[t])
                 ann = {**frame_attributes(inst, t), "id": len(annotations) + 1, "image_id": first + t,
-                       "video_id": vid, "category_id": inst.category_id, "instance_id": inst.id,
+                       "video_id": vid, "category_id": inst.category_id,
+                       "instance_id": strings.get(clip.name, {}).get(inst.id, inst.id),
                        "bbox": bbox, "area": bbox[2] * bbox[3], "iscrowd": int(inst.iscrowd)}
                 for key, values in (("visibility", inst.visibility), ("score", inst.score)):
                     value = frame_value(values, t)
@@ -113,8 +118,13 @@ def write(dataset: TrackletDataset, path: str | Path) -> None:
                 "annotations": annotations}, json_file(path, DEFAULT_NAME))
 
 
-def _instance_id(rec: Record, with_videos: bool) -> int:
-    """``instance_id``, else TAO's ``track_id``, else (image sets only) the annotation id."""
+def _instance_id(rec: Record, with_videos: bool, strings: TrackIds, video: str) -> int:
+    """``instance_id``, else TAO's ``track_id``, else (image sets only) the annotation id.
+
+    A string ``instance_id`` (bdd100k's COCO export) becomes a stable integer of its video.
+    """
+    if isinstance(rec.obj.get("instance_id"), str):
+        return strings.get(video, rec.obj["instance_id"])
     for key in ("instance_id", "track_id"):
         if key in rec.obj:
             return rec.get(key, "int")

@@ -234,6 +234,30 @@ def dir_name(name: str) -> str:
     return name.replace("/", "_").replace("\\", "_")
 
 
+# --------------------------------------------------------------------------------- track ids
+class TrackIds:
+    """String track ids (BDD100K's ``"00122062"``, bdd100k's COCO export) as integers per video.
+
+    A decimal string keeps its value where it is free in its video, any other string gets the
+    video's next free integer; :meth:`strings` gives the originals back for the writers.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[str, dict[str, int]] = {}
+
+    def get(self, video: str, label: str) -> int:
+        ids = self._ids.setdefault(video, {})
+        if label not in ids:
+            used = set(ids.values())
+            wanted = int(label) if label.isdecimal() else None
+            ids[label] = wanted if wanted is not None and wanted not in used else max(used, default=0) + 1
+        return ids[label]
+
+    def strings(self) -> dict[str, dict[int, str]]:
+        """Per video, instance id -> the string read."""
+        return {video: {i: s for s, i in ids.items()} for video, ids in self._ids.items()}
+
+
 # ---------------------------------------------------------------------------- categories
 def read_categories(root: Record, key: str = "categories") -> dict[int, str] | None:
     """The ``[{id, name}, ...]`` table of a COCO-style file, or None when the key is absent."""
