@@ -55,11 +55,32 @@ def test_older_layout_and_several_videos(tmp_path):
     assert compare_datasets(dataset, read_tracklets(tmp_path)) == []
 
 
-def test_size_is_an_argument_and_the_writer_warns(tmp_path):
+def test_other_sizes_are_written_in_scalabels_layout_with_the_image_size(tmp_path, recwarn):
     dataset = read_tracklets(FIXTURES / "old_layout.json", width=640, height=480)
     assert (dataset[0].width, dataset[0].height) == (640, 480)
-    with pytest.warns(UserWarning, match="read them back with width= and height= .640x480"):
-        write_tracklets(dataset, tmp_path / "out.json", "bdd")
+    write_tracklets(dataset, tmp_path / "out.json", "bdd")
+    written = json.loads((tmp_path / "out.json").read_text())
+    assert written["config"] == {"imageSize": {"width": 640, "height": 480}} and len(recwarn) == 0
+    again = read_tracklets(tmp_path / "out.json")  # the size comes from the file now
+    assert compare_datasets(dataset, again) == []
+
+
+def test_scalabel_frames_and_config_layout_and_its_image_size(tmp_path):
+    frames = json.loads((FIXTURES / "old_layout.json").read_text())
+    (tmp_path / "kitti.json").write_text(json.dumps({"frames": frames, "config": {
+        "imageSize": {"width": 1242, "height": 375}, "categories": [{"name": "car"}]}}))
+    dataset = read_tracklets(tmp_path / "kitti.json")
+    assert {(c.width, c.height) for c in dataset} == {(1242, 375)}
+    assert compare_datasets(read_tracklets(FIXTURES / "old_layout.json", width=1242, height=375), dataset) == []
+
+
+def test_older_release_list_of_per_video_lists(tmp_path):
+    frames = json.loads((FIXTURES / "old_layout.json").read_text())
+    by_video = {}
+    for frame in frames:
+        by_video.setdefault(frame["video_name"], []).append(frame)
+    (tmp_path / "nested.json").write_text(json.dumps(list(by_video.values())))
+    assert compare_datasets(read_tracklets(FIXTURES / "old_layout.json"), read_tracklets(tmp_path / "nested.json")) == []
 
 
 def test_explicit_categories_reject_other_names():

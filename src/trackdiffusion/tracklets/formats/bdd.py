@@ -11,8 +11,12 @@ Older files say ``video_name`` and ``index`` and capitalise attribute keys (``Oc
 spellings are read, attribute keys lowercased. A file may hold several videos; a folder reads
 every ``*.json`` in it (BDD100K ships one file per video).
 
-Frame size: the files do not carry it; BDD100K frames are 1280x720, the defaults of ``width``
-and ``height``. Boxes are Scalabel's corners, read as xyxy pixels unchanged.
+Also read: Scalabel's ``{"frames": [...], "config": {"imageSize": {"width", "height"}, ...}}``
+(KITTI's 1242x375 through Scalabel, say) and the older release's list of per-video lists.
+
+Frame size: ``config.imageSize`` where the file has one; plain BDD100K files do not carry it, and
+BDD100K frames are 1280x720, the defaults of ``width`` and ``height``. Boxes are Scalabel's
+corners, read as xyxy pixels unchanged.
 
 Categories: BDD100K's tracking table :data:`BDD_CATEGORIES` (ids 1-11, the ignore classes
 included); other names get the next ids in order of appearance, with a warning. With an explicit
@@ -108,22 +112,24 @@ class _Reader:
         return out
 
 
-def read(path: str | Path, *, width: int = WIDTH, height: int = HEIGHT,
+def read(path: str | Path, *, width: int | None = None, height: int | None = None,
          categories: dict[int, str] | None = None) -> TrackletDataset:
     """Read a Scalabel box-track json, or every ``*.json`` of a folder.
 
-    ``width``/``height`` default to BDD100K's 1280x720 because the files do not record it.
+    The frame size is the file's ``config.imageSize`` where it has one, else ``width``/``height``,
+    else BDD100K's 1280x720 (plain BDD100K files do not record it).
     """
     path = Path(path)
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     if not files:
         raise FormatError(str(path), "no *.json files in this folder")
-    reader = _Reader(ProblemLog(str(path)), width, height, categories)
+    log = ProblemLog(str(path))
+    default = (WIDTH if width is None else width, HEIGHT if height is None else height)
+    reader = _Reader(log, *default, categories)
     for file in files:
-        data = load_json(file)
-        if not isinstance(data, list):
-            raise FormatError(str(file), "expected a list of frames {name, videoName, frameIndex, labels}")
-        for frame in records(data, str(file)):
+        frames, size = _layout(load_json(file), file)
+        reader.width, reader.height = size or default
+        for frame in frames:
             reader.frame(frame, file)
     if reader.derived:
         warnings.warn(f"{path}: categories outside BDD100K's table got ids after it: {reader.derived}",
@@ -131,20 +137,53 @@ def read(path: str | Path, *, width: int = WIDTH, height: int = HEIGHT,
     return finish_dataset(reader.log, reader.clips(), reader.table, info={"bdd_ids": reader.ids.strings()})
 
 
+def _layout(data: object, file: Path) -> tuple[list[Record], tuple[int, int] | None]:
+    """The frames of one file and its ``config.imageSize``.
+
+    Layouts: a list of frames (BDD100K), a list of per-video lists of frames (older BDD100K
+    releases), or Scalabel's ``{"frames": [...], "config": {"imageSize": {"width", "height"}}}``.
+    """
+    size = None
+    if isinstance(data, dict) and "frames" in data:
+        root = Record(data, str(file))
+        config = Record(root.get("config", "dict", {}), root.at("config"))
+        if "imageSize" in config.obj:
+            image = Record(config.get("imageSize", "dict"), config.at("imageSize"))
+            size = (image.get("width", "int"), image.get("height", "int"))
+        return list(root.records("frames")), size
+    if not isinstance(data, list):
+        raise FormatError(str(file), "expected a list of frames {name, videoName, frameIndex, labels} or "
+                                     "Scalabel's {\"frames\": [...], \"config\": {...}}")
+    if data and all(isinstance(item, list) for item in data):
+        return [rec for v, video in enumerate(data) for rec in records(video, f"{file}[{v}]")], None
+    return list(records(data, str(file))), None
+
+
 def write(dataset: TrackletDataset, path: str | Path) -> None:
-    """Write every clip to ``path`` (a ``.json`` file), or one ``<clip>.json`` per clip to a folder."""
+    """Write every clip to ``path`` (a ``.json`` file), or one ``<clip>.json`` per clip to a folder.
+
+    Frames of BDD100K's 1280x720 are written as its plain list of frames; other sizes in Scalabel's
+    ``{"frames", "config": {"imageSize"}}`` layout, which records the size (one size per file).
+    """
     path = Path(path)
-    sizes = sorted({(c.width, c.height) for c in dataset.clips} - {(WIDTH, HEIGHT)})
-    if sizes:
-        warnings.warn(f"{path}: BDD100K files do not record the frame size; read them back with width= and "
-                      f"height= ({', '.join(f'{w}x{h}' for w, h in sizes)})", stacklevel=2)
     label_ids = dataset.info.get("bdd_ids", {})
     per_clip = [_frames(clip, dataset.categories, label_ids.get(clip.name, {})) for clip in dataset.clips]
     if path.suffix == ".json":
-        write_json([frame for frames in per_clip for frame in frames], path)
+        sizes = sorted({(c.width, c.height) for c in dataset.clips})
+        if len(sizes) > 1:
+            warnings.warn(f"{path}: one file records one frame size; clips of {', '.join(f'{w}x{h}' for w, h in sizes)} "
+                          f"read back as {sizes[0][0]}x{sizes[0][1]}: write to a folder to keep each",
+                          stacklevel=2)
+        write_json(_file(sizes[0] if sizes else (WIDTH, HEIGHT), [f for frames in per_clip for f in frames]), path)
     else:
         for clip, frames in zip(dataset.clips, per_clip):
-            write_json(frames, path / f"{dir_name(clip.name)}.json")
+            write_json(_file((clip.width, clip.height), frames), path / f"{dir_name(clip.name)}.json")
+
+
+def _file(size: tuple[int, int], frames: list[dict]) -> list[dict] | dict:
+    if size == (WIDTH, HEIGHT):
+        return frames
+    return {"frames": frames, "config": {"imageSize": {"width": size[0], "height": size[1]}}}
 
 
 def _frames(clip: Clip, categories: dict[int, str], label_ids: dict[int, str]) -> list[dict]:

@@ -40,7 +40,11 @@ def _json_format(path: Path) -> str:
         if {"video_id", "score"} <= first.keys():
             raise FormatError(str(path), "a YouTube-VIS results file: read it with "
                                          "read_ytvis_results(path, reference)")
+    if isinstance(data, list) and data and all(isinstance(item, list) for item in data):
+        return "bdd"  # the older BDD100K release: one list of frames per video
     if isinstance(data, dict):
+        if "frames" in data:
+            return "bdd"  # Scalabel's {"frames", "config"}
         if "images" in data:
             return "cocovid"
         if "videos" in data:
