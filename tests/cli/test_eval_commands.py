@@ -192,3 +192,14 @@ def test_bdd100k_predictions_are_detected_and_unknown_lists_name_the_option(tmp_
     result = runner.invoke(app, ["evaluate", "hota", "--gt", str(gt), "--pred", str(tmp_path / "odd.json")])
     assert result.exit_code == 1
     assert "pass --pred-format ytvis-results or --pred-format bdd" in result.output
+
+
+def test_evaluate_takes_the_size_of_ground_truth_that_lacks_it(tmp_path):
+    gt = BENCH / "mot15" / "TUD-Campus"
+    results = BENCH / "mot15" / "results" / "TUD-Campus.txt"
+    result = runner.invoke(app, ["evaluate", "hota", "--gt", str(gt), "--pred", str(results)])
+    assert result.exit_code == 1 and "imWidth: missing" in result.output and "--width and --height" in result.output
+    result = runner.invoke(app, ["evaluate", "hota", "--gt", str(gt), "--pred", str(results),
+                                 "--width", "640", "--height", "480", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "hota.json").read_text())["rows"][1]["name"] == "TUD-Campus"

@@ -138,3 +138,18 @@ def test_class_table_errors_name_the_line(tmp_path, split):
     (tmp_path / "classes.txt").write_text("1,pedestrian\nx,car\n")
     with pytest.raises(Exception, match=r"classes\.txt: line 2: expected '<integer id>,<name>', got 'x,car'"):
         read_tracklets(tmp_path, "mot")
+
+
+def test_category_names_survive_ovis_to_mot_to_ytvis(tmp_path):
+    import json
+
+    ovis = {"categories": [{"id": 19, "name": "Fish"}, {"id": 1, "name": "Person"}],
+            "videos": [{"id": 1, "width": 64, "height": 48, "length": 2, "file_names": ["v/0.jpg", "v/1.jpg"]}],
+            "annotations": [{"id": 1, "video_id": 1, "category_id": 19, "iscrowd": 0,
+                             "bboxes": [[1, 2, 10, 10], [2, 2, 10, 10]], "areas": [100, 100]}]}
+    (tmp_path / "ovis.json").write_text(json.dumps(ovis))
+    data = read_tracklets(tmp_path / "ovis.json")
+    write_tracklets(data, tmp_path / "mot", "mot")
+    write_tracklets(read_tracklets(tmp_path / "mot"), tmp_path / "back.json", "ytvis")
+    back = read_tracklets(tmp_path / "back.json")
+    assert back.categories == {19: "Fish", 1: "Person"} and back[0].instances[0].category_id == 19

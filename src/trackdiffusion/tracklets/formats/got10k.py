@@ -58,7 +58,7 @@ def read(path: str | Path, *, width: int | None = None, height: int | None = Non
         meta = meta_info[seq.name] = _meta(ini)
         size = _resolution(meta, ini) or (width, height)
         if None in size:
-            log.add(f"{ini}: [METAINFO]: resolution", "missing; pass width= and height= to the reader")
+            log.add(f"{ini}: [METAINFO]: resolution", "missing; pass width= and height= to the reader (--width and --height on the command line)")
             continue
         name = meta.get("object_class", DEFAULT_CLASS)
         category = category_ids.setdefault(name, len(category_ids) + 1)

@@ -77,7 +77,7 @@ def read(path: str | Path, *, width: int | None = None, height: int | None = Non
             size.append(given if value is None else value)
             if size[-1] is None:
                 missing = "missing" if ini.is_file() else "missing (no seqinfo.ini)"
-                log.add(f"{ini}: [Sequence]: {key}", f"{missing}; pass width= and height= to the reader")
+                log.add(f"{ini}: [Sequence]: {key}", f"{missing}; pass width= and height= to the reader (--width and --height on the command line)")
         if None in size:
             continue
         gt = seq if seq.is_file() else seq / "gt" / "gt.txt"
