@@ -78,3 +78,17 @@ def test_multi_object_clips_become_one_sequence_per_instance(tmp_path):
     again = read_tracklets(tmp_path)
     assert [(c.name, len(c.instances)) for c in again] == [("cars_4", 1), ("cars_9", 1), ("nothing", 0)]
     assert (tmp_path / "nothing" / "absence.label").read_text() == "1\n1\n1\n"
+
+
+def test_lasot_root_category_folders_and_occlusion_flags():
+    root = Path(__file__).parents[1] / "fixtures" / "formats" / "lasot"
+    dataset = read_tracklets(root, width=1280, height=720)
+    assert [c.name for c in dataset] == ["airplane-1", "coin-4"]
+    assert sorted(dataset.categories.values()) == ["airplane", "coin"]
+    plane = dataset.clip("airplane-1")
+    assert dataset.categories[plane.instances[0].category_id] == "airplane"
+    assert plane.frame_names[0] == "airplane/airplane-1/img/00000001.jpg"
+    inst = plane.instances[0]
+    assert inst.present.all() and inst.visibility.tolist() == [1.0, 0.0, 0.0]  # LaSOT keeps the boxes
+    assert inst.attributes["out_of_view"].tolist() == [0.0, 0.0, 1.0]
+    assert dataset.clip("coin-4").instances[0].visibility is None

@@ -68,7 +68,7 @@ def _folder_format(path: Path) -> str:
     if (path / "gt" / "gt.txt").is_file() or any((p / "gt" / "gt.txt").is_file() for p in sub):
         return "mot"
     if (path / "groundtruth.txt").is_file() or (path / "list.txt").is_file() \
-            or any((p / "groundtruth.txt").is_file() for p in sub):
+            or any((p / "groundtruth.txt").is_file() for p in sub) or any(path.glob("*/*/groundtruth.txt")):
         return "got10k"
     jsons = sorted(path.glob("*.json"))
     if jsons and _json_format(jsons[0]) == "bdd":

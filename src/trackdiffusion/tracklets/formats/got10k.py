@@ -4,7 +4,9 @@ A sequence folder holds ``groundtruth.txt`` (``x,y,w,h`` per frame), ``absence.l
 absent), ``cover.label`` (0-8, the visible eighths), ``cut_by_image.label`` (1: cut by the frame
 border) and ``meta_info.ini`` (``[METAINFO]`` then ``key: value`` lines, among them
 ``resolution: (1920, 1080)``, ``object_class`` and ``anno_fps: 10Hz``). A split folder lists its
-sequences in ``list.txt`` (without one, every sub-folder with a ``groundtruth.txt`` is read).
+sequences in ``list.txt`` (without one, every sub-folder with a ``groundtruth.txt`` is read). A
+LaSOT root (``<category>/<sequence>/groundtruth.txt``, frames in ``<sequence>/img/``) reads too:
+the category folder names the class, ``full_occlusion.txt`` / ``out_of_view.txt`` give visibility 0.
 
 Reading: the instance has id 1 and the category named by ``object_class`` ("object" without one);
 category ids number the names in order of appearance. Absent frames are not present (their box
@@ -37,6 +39,7 @@ from .common import dir_name, finish_dataset, format_number, parse_numbers, read
 COVER_LEVELS = 8
 DEFAULT_CLASS = "object"
 _LABELS = {"absence": (0, 1), "cover": (0, COVER_LEVELS), "cut_by_image": (0, 1)}
+_LASOT_FLAGS = ("full_occlusion", "out_of_view")
 
 
 def read(path: str | Path, *, width: int | None = None, height: int | None = None) -> TrackletDataset:
@@ -58,12 +61,15 @@ def read(path: str | Path, *, width: int | None = None, height: int | None = Non
         meta = meta_info[seq.name] = _meta(ini)
         size = _resolution(meta, ini) or (width, height)
         if None in size:
-            log.add(f"{ini}: [METAINFO]: resolution", "missing; pass width= and height= to the reader (--width and --height on the command line)")
+            log.add(f"{ini}: [METAINFO]: resolution",
+                    "missing; pass width= and height= to the reader (--width and --height on the command line)")
             continue
-        name = meta.get("object_class", DEFAULT_CLASS)
+        lasot = seq.parent != root  # <root>/<category>/<sequence>: the folder names the class
+        name = meta.get("object_class", seq.parent.name if lasot else DEFAULT_CLASS)
         category = category_ids.setdefault(name, len(category_ids) + 1)
         categories[category] = name
-        clips.append(_read_sequence(seq, size, category, categories, _fps(meta, ini), log))
+        prefix = f"{seq.parent.name}/{seq.name}/img" if lasot else seq.name
+        clips.append(_read_sequence(seq, size, category, categories, _fps(meta, ini), log, prefix))
     return finish_dataset(log, clips, categories, image_root=root, info={"got10k_meta": meta_info})
 
 
@@ -94,20 +100,29 @@ def _sequences(path: Path) -> tuple[Path, list[Path]]:
     if (path / "list.txt").is_file():
         return path, [path / line for _, line in read_lines(path / "list.txt")]
     seqs = sorted(p for p in path.iterdir() if (p / "groundtruth.txt").is_file()) if path.is_dir() else []
+    if not seqs and path.is_dir():  # a LaSOT root: <category>/<sequence>/groundtruth.txt
+        seqs = sorted(gt.parent for gt in path.glob("*/*/groundtruth.txt"))
     if not seqs:
-        raise FormatError(str(path), "not a GOT-10k sequence (groundtruth.txt) or split folder (list.txt)")
+        raise FormatError(str(path), "not a GOT-10k sequence (groundtruth.txt), split folder (list.txt) or LaSOT "
+                                     "root (<category>/<sequence>/groundtruth.txt)")
     return path, seqs
 
 
 def _read_sequence(seq: Path, size: tuple[int, int], category: int, categories: dict[int, str],
-                   fps: float | None, log: ProblemLog) -> Clip:
-    """One sequence folder as a clip whose single instance (id 1) is present where not absent."""
+                   fps: float | None, log: ProblemLog, frame_prefix: str) -> Clip:
+    """One sequence folder as a clip whose single instance (id 1) is present where not absent.
+
+    LaSOT's ``full_occlusion.txt`` / ``out_of_view.txt`` keep the box (LaSOT annotates it) with
+    visibility 0, and are kept as attributes.
+    """
     gt = seq / "groundtruth.txt"
     lines = read_lines(gt)
     T = len(lines)
     labels = {key: _labels(seq / f"{key}.label", T, log) for key in _LABELS}
+    flags = {key: _lasot_flags(seq / f"{key}.txt", T, log) for key in _LASOT_FLAGS}
+    flags = {key: values for key, values in flags.items() if values is not None}
     builder = ClipBuilder(log, seq.name, size[0], size[1], T, categories, str(seq), fps=fps,
-                          frame_names=[f"{seq.name}/{t + 1:08d}.jpg" for t in range(T)])
+                          frame_names=[f"{frame_prefix}/{t + 1:08d}.jpg" for t in range(T)])
     for t, (n, line) in enumerate(lines):
         if labels["absence"] is not None and labels["absence"][t]:
             continue
@@ -117,9 +132,29 @@ def _read_sequence(seq: Path, size: tuple[int, int], category: int, categories: 
             raise FormatError(where, f"expected 4 numbers x,y,w,h, got {len(xywh)}")
         cover, cut = labels["cover"], labels["cut_by_image"]
         attributes = {} if cut is None else {"cut_by_image": float(cut[t])}
+        attributes |= {key: float(values[t]) for key, values in flags.items()}
+        visibility = None if cover is None else cover[t] / COVER_LEVELS
+        if flags:
+            visibility = 0.0 if any(values[t] for values in flags.values()) else 1.0 if visibility is None \
+                else visibility
         builder.add_box(1, t, xywh_to_xyxy(xywh), category, where, fields={"box": "x,y,w,h"},
-                        visibility=None if cover is None else cover[t] / COVER_LEVELS, attributes=attributes)
+                        visibility=visibility, attributes=attributes)
     return builder.build()
+
+
+def _lasot_flags(file: Path, T: int, log: ProblemLog) -> list[int] | None:
+    """LaSOT's per-frame 0/1 flags: one comma-separated line (or one value per line); None when absent."""
+    if not file.is_file():
+        return None
+    tokens = [(n, token.strip()) for n, line in read_lines(file) for token in line.split(",")]
+    bad = [(n, token) for n, token in tokens if token not in ("0", "1")]
+    if bad:
+        log.add(f"{file}: line {bad[0][0]}", f"{bad[0][1]!r} is not 0 or 1")
+        return None
+    if len(tokens) != T:
+        log.add(str(file), f"{len(tokens)} flags for the {T} frames of groundtruth.txt")
+        return None
+    return [int(token) for _, token in tokens]
 
 
 def _labels(file: Path, T: int, log: ProblemLog) -> list[int] | None:
