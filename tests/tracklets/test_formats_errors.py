@@ -140,3 +140,12 @@ def test_partly_outside_boxes_are_kept_as_annotated(tmp_path, recwarn):
     dataset = read_tracklets(seq)
     assert dataset[0].instances[0].boxes[:2].tolist() == [[-3.0, 10.0, 2.0, 15.0], [98.0, 48.0, 103.0, 53.0]]
     assert len(recwarn) == 0
+
+
+def test_mots_and_vot_polygons_are_refused_by_name(tmp_path):
+    seq = mot_sequence(tmp_path, "1 2001 2 1080 1920 UkU\\\\l`0\n")
+    assert "line 1: MOTS (frame id class height width RLE): segmentation masks are not supported" in problems(seq)
+    vot = tmp_path / "vot"
+    vot.mkdir()
+    (vot / "groundtruth.txt").write_text("1,1,10,1,10,10,1,10\n")
+    assert "groundtruth.txt: line 1: a VOT polygon (x1,y1,...,x4,y4)" in problems(vot, width=64, height=64)

@@ -128,6 +128,9 @@ def _read_sequence(seq: Path, size: tuple[int, int], category: int, categories: 
             continue
         where = f"{gt}: line {n}"
         xywh = parse_numbers(line, where)
+        if len(xywh) == 8:
+            raise FormatError(where, "a VOT polygon (x1,y1,...,x4,y4): rotated boxes are not supported; convert "
+                                     "them to axis-aligned x,y,w,h first")
         if len(xywh) != 4:
             raise FormatError(where, f"expected 4 numbers x,y,w,h, got {len(xywh)}")
         cover, cut = labels["cover"], labels["cut_by_image"]

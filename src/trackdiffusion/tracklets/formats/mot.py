@@ -222,6 +222,9 @@ def _add_rows(builder: ClipBuilder, file: Path, results: bool, derived: list[int
     """
     for n, line in read_lines(file):
         where = f"{file}: line {n}"
+        if "," not in line and len(line.split()) == 6:
+            raise FormatError(where, "MOTS (frame id class height width RLE): segmentation masks are not "
+                                     "supported; MOTChallenge boxes are comma-separated frame,id,x,y,w,h,...")
         v = parse_numbers(line, where)
         if len(v) < 6:
             raise FormatError(where, f"expected at least 6 columns (frame,id,x,y,w,h), got {len(v)}")
