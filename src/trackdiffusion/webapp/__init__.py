@@ -5,6 +5,6 @@
 :mod:`.verify` the parts that need no browser.
 """
 
-from .server import serve
+from .server import launch, load_runner, serve
 
-__all__ = ["serve"]
+__all__ = ["launch", "load_runner", "serve"]
