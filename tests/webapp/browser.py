@@ -121,9 +121,9 @@ def generate(page, steps: int) -> None:
     page.locator("#generate").click()
 
 
-def wait_finished(page) -> str:
+def wait_finished(page, timeout_s: float = TIMEOUT_MS / 1000) -> str:
     """Wait for the generation of ``page`` to end; returns the status line."""
-    end = time.monotonic() + TIMEOUT_MS / 1000
+    end = time.monotonic() + timeout_s
     while not (shown := text(page, "status")).startswith(("Done", "Cancelled", "⚠")):
         assert time.monotonic() < end, f"generation did not finish; status {shown!r}"
         page.wait_for_timeout(250)
