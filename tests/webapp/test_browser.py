@@ -19,6 +19,7 @@ import pytest
 from trackdiffusion.assets import DEFAULT_TRACKER
 from trackdiffusion.tracklets.formats import read_tracklets
 from trackdiffusion.webapp import drawing, load_runner
+from trackdiffusion.webapp.sources import MAX_UPLOAD_BYTES
 
 from . import browser as b
 
@@ -160,6 +161,18 @@ def test_a_malformed_upload_gets_a_message_and_the_server_keeps_serving(page, ch
     with urllib.request.urlopen(url, timeout=30) as answer:
         assert answer.status == 200
     b.open_page(chromium, url).close()
+
+
+def test_an_oversized_upload_gets_a_message_and_nothing_is_read(page, tmp_path):
+    big = tmp_path / "huge.json"
+    big.write_bytes(b" " * (MAX_UPLOAD_BYTES + 1))
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload input[type=file]").set_input_files(str(big))
+    page.get_by_text('File(s) exceed the maximum allowed size of 20.0 Mb: "huge.json"').wait_for()
+    assert b.text(page, "upload-message") == ""
+    page.get_by_role("tab", name="Examples").click()
+    b.choose(page, "example-pick", "val_00003")
+    b.wait_text(page, "chosen", "Using the example 'val_00003'")
 
 
 def test_bad_drawings_and_no_tracklets_get_messages(page):
