@@ -23,6 +23,11 @@ def text_encoder():
 
 @pytest.fixture
 def pipe(text_encoder) -> TrackDiffusionPipeline:
+    return tiny_pipeline(text_encoder)
+
+
+def tiny_pipeline(text_encoder) -> TrackDiffusionPipeline:
+    """A seeded random pipeline making 32 x 32 frames (VAE factor 2, UNet sample size 16)."""
     torch.manual_seed(0)
     vae = AutoencoderKL(block_out_channels=(8, 8), down_block_types=("DownEncoderBlock2D",) * 2,
                         up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=4,

@@ -13,6 +13,7 @@ import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -83,6 +84,7 @@ class TrackDiffusionPipeline(DiffusionPipeline):
         output_type: str = "np",
         clip_names: list[str] | None = None,
         return_dict: bool = True,
+        callback_on_step_end: Callable[["TrackDiffusionPipeline", int, torch.Tensor, dict], dict | None] | None = None,
     ) -> TrackDiffusionPipelineOutput | tuple:
         """Generate one clip per tracklet clip.
 
@@ -96,6 +98,9 @@ class TrackDiffusionPipeline(DiffusionPipeline):
             generator: torch generator(s) for reproducible noise.
             latents: optional initial noise ``[B, C, T, h, w]``.
             output_type: ``"np"`` (uint8) or ``"pt"`` (float in [-1, 1]).
+            callback_on_step_end: called as diffusers does, ``(pipe, step, timestep, {"latents": ...})``
+                after each denoising step (progress, cancelling by raising); a returned dict's
+                ``"latents"`` replaces the latents.
         """
         prepared = prepare_tracklets(tracklets, category_names)
         B, T, N = prepared.tensors.present.shape
@@ -119,7 +124,7 @@ class TrackDiffusionPipeline(DiffusionPipeline):
             raise ValueError(f"latents have shape {tuple(latents.shape)}, expected {shape}")
         latents = latents.to(device) * self.scheduler.init_noise_sigma
         branches = len(cond["encoder_hidden_states"]) // B
-        for t in self.progress_bar(self.scheduler.timesteps):
+        for i, t in enumerate(self.progress_bar(self.scheduler.timesteps)):
             model_in = self.scheduler.scale_model_input(torch.cat([latents] * branches), t)
             eps = self.unet(model_in, t, **cond).sample.chunk(branches)
             if not cfg:
@@ -129,6 +134,8 @@ class TrackDiffusionPipeline(DiffusionPipeline):
             else:  # order: uncond, text + boxes
                 guided = eps[0] + guidance_scale * (eps[1] - eps[0])
             latents = self.scheduler.step(guided, t, latents).prev_sample
+            if callback_on_step_end is not None:
+                latents = (callback_on_step_end(self, i, t, {"latents": latents}) or {}).get("latents", latents)
 
         frames = self.decode_latents(latents)  # [B, T, 3, H, W] in [-1, 1]
         if output_type == "np":
