@@ -37,9 +37,11 @@ def test_training_writes_checkpoints_curve_and_final_pipeline(tiny_world, tmp_pa
     exported = export_run(out, tmp_path / "exported")  # the latest checkpoint's EMA weights = the final model
     a, b = _weights(out), load_file(exported / "unet" / "diffusion_pytorch_model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
-    meta = json.loads((final / "trackdiffusion.json").read_text())
-    assert meta == {"text_encoder": "minilm", "text_max_length": 8}
-    assert (final / "unet" / "config.json").is_file() and (final / "scheduler").is_dir()
+    index = json.loads((final / "model_index.json").read_text())
+    assert index["_class_name"][1] == "TrackDiffusionPipeline" and index["text_max_length"] == 8
+    assert index["text_encoder"] == ["transformers", "BertModel"]  # the bundled MiniLM, saved inside
+    for part in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+        assert (final / part).is_dir() or index[part] == [None, None]
 
 
 def test_resume_after_a_killed_job_repeats_the_uninterrupted_run(tiny_world, tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ from . import model_commands  # noqa: F401  (train, train-vae, export, generate)
 from . import demo_command  # noqa: F401  (demo)
 from . import tracker_commands  # noqa: F401  (train-tracker, trainability)
 from . import experiment_commands  # noqa: F401  (learning-curve, evaluate category-probe)
+from . import pipeline_commands  # noqa: F401  (convert-checkpoint)
 from .app import app
 
 __all__ = ["app", "main"]

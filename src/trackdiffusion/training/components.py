@@ -6,32 +6,17 @@ import inspect
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DDPMScheduler, DPMSolverMultistepScheduler
+from diffusers import AutoencoderKL, DDPMScheduler
 
 from ..models import TrackDiffusionUNet, unet_config
 from ..models.text_encoder import PromptEncoder, load_text_encoder
 from ..models.variants import TRACK_OPTIONS
+from ..pipelines.schedulers import COSINE_LAMBDA_MIN, sampling_scheduler  # noqa: F401  (re-exported)
 from .config import DiffusionConfig, TrainConfig
-
-COSINE_LAMBDA_MIN = -5.1
-
 
 def noise_scheduler(cfg: DiffusionConfig) -> DDPMScheduler:
     return DDPMScheduler(num_train_timesteps=cfg.num_train_timesteps, beta_schedule=cfg.beta_schedule,
                          prediction_type=cfg.prediction_type)
-
-
-def sampling_scheduler(train_scheduler: DDPMScheduler) -> DPMSolverMultistepScheduler:
-    """DPM-Solver++ on the training noise schedule (the paper's sampler).
-
-    On the cosine schedule the first timesteps have alpha_bar ~ 1e-9, where the solver's x0
-    estimate divides the noise prediction's error by sqrt(alpha_bar): frames came out saturated.
-    Clipping lambda = log(alpha / sigma) at -5.1 (the value diffusers recommends for this schedule)
-    starts the solver at a finite noise level instead.
-    """
-    cosine = train_scheduler.config.beta_schedule == "squaredcos_cap_v2"
-    clip = {"lambda_min_clipped": COSINE_LAMBDA_MIN} if cosine else {}
-    return DPMSolverMultistepScheduler.from_config(train_scheduler.config, algorithm_type="dpmsolver++", **clip)
 
 
 def load_vae(path: str | None) -> AutoencoderKL | None:
@@ -53,7 +38,9 @@ def latent_layout(vae: AutoencoderKL | None) -> tuple[int, int]:
 
 
 def load_prompt_encoder(cfg: TrainConfig) -> PromptEncoder:
-    return PromptEncoder(*load_text_encoder(cfg.model.text_encoder), max_length=cfg.model.text_max_length)
+    # No cache: a cached text's bits would depend on the batch it was first seen in (see PromptEncoder).
+    return PromptEncoder(*load_text_encoder(cfg.model.text_encoder), max_length=cfg.model.text_max_length,
+                         cache_size=0)
 
 
 def build_unet(cfg: TrainConfig, text_dim: int, latent_channels: int, vae_factor: int) -> TrackDiffusionUNet:

@@ -1,8 +1,9 @@
-"""Training checkpoints -> pipeline checkpoints (what `generate`, `demo` and the assets load).
+"""Training checkpoints -> pipeline folders (what `generate`, `demo` and the assets load).
 
 ``trackdiffusion export --run RUN --out DIR [--step N] [--no-ema] [--fp16]`` rebuilds the UNet of a
 run from its saved config, loads the weights of a checkpoint (the EMA weights by default) and
-writes a pipeline checkpoint; ``--fp16`` stores half-precision weights (the shipped assets).
+writes a diffusers pipeline folder (text encoder included, see ``TrackDiffusionPipeline.save_pretrained``);
+``--fp16`` stores half-precision weights (the shipped assets).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def save_pipeline(cfg: TrainConfig, unet, vae, prompts, out: str | Path, dtype: 
     """Write the pipeline checkpoint of a run's components."""
     pipe = TrackDiffusionPipeline(vae, prompts.text_encoder, prompts.tokenizer, unet,
                                   sampling_scheduler(noise_scheduler(cfg.diffusion)), prompts.max_length)
-    pipe.save_checkpoint(out, dtype=dtype, text_encoder=cfg.model.text_encoder)
+    pipe.save_pretrained(out, dtype=dtype)
     return Path(out)
 
 
