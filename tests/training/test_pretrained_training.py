@@ -89,3 +89,28 @@ def test_two_stages_from_a_modelscope_folder_then_generation(tiny_world, modelsc
                                       "--quiet"])
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "gen" / "frames").iterdir())) == 1
+
+
+@pytest.mark.parametrize("name", ["modelscope-ytvis", "modelscope-got10k"])
+def test_recipe_configs_are_the_papers_two_stages(name):
+    from trackdiffusion.assets import ASSETS
+
+    cfg = load_config(ASSETS.parent / "configs" / f"{name}.yaml")
+    assert (cfg.stage, cfg.max_steps, cfg.data.num_frames, cfg.data.width, cfg.data.height) == ("image", 60000, 16, 256, 256)
+    assert cfg.model.pretrained and cfg.mixed_precision is None and cfg.gradient_checkpointing
+    assert cfg.model.text_max_length is None and cfg.diffusion.scheduler is None  # the base model's conventions
+
+
+def test_memory_estimate_counts_saved_activations(tmp_path):
+    import importlib.util
+
+    from trackdiffusion.assets import ASSETS
+
+    spec = importlib.util.spec_from_file_location("memory_estimate", ASSETS.parent / "benchmarks" / "memory_estimate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    plain = module.estimate("tiny", "full", 1, 4, 64, 64, 2, 8, checkpointing=False, text_dim=384)
+    ckpt = module.estimate("tiny", "full", 1, 4, 64, 64, 2, 8, checkpointing=True, text_dim=384)
+    image = module.estimate("tiny", "image", 1, 4, 64, 64, 2, 8, checkpointing=False, text_dim=384)
+    assert plain["parameters"] == plain["trained"] > image["trained"] > 0
+    assert plain["activation_bytes"] > ckpt["activation_bytes"] > 0 and plain["activation_bytes"] > image["activation_bytes"]
