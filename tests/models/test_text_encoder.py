@@ -43,12 +43,26 @@ def test_bundled_minilm_encodes_prompts_and_categories():
     assert cats.norm(dim=-1).allclose(torch.ones(3))  # sentence-transformers style unit vectors
 
 
-def test_encoding_does_not_depend_on_the_batch():
-    encoder = PromptEncoder(*load_text_encoder("minilm"), max_length=16)
-    alone = encoder.encode(["a video of a star"])[0]
-    encoder._prompts.clear()
-    mixed = encoder.encode(["something else entirely, and longer", "a video of a star"])[1]
-    assert torch.equal(alone, mixed)
+def test_uncached_encoding_is_one_batched_pass_that_repeats_exactly():
+    encoder = PromptEncoder(*load_text_encoder("minilm"), max_length=16, cache_size=0)
+    calls = []
+    encoder.text_encoder.register_forward_hook(lambda m, args, kwargs_out=None: calls.append(1))
+    texts = ["a video of a star", "", "a video of a star", "two squares"]
+    first = encoder.encode(texts)
+    assert len(calls) == 1 and not encoder._prompts  # one forward pass for the distinct texts, no cache
+    assert torch.equal(first, encoder.encode(texts)) and torch.equal(first[0], first[2])
+    alone = encoder.encode(["two squares"])[0]
+    torch.testing.assert_close(alone, first[3], atol=1e-4, rtol=0)  # equal to the last bits only
+
+
+def test_cache_keeps_the_most_recently_used_texts_on_the_cpu():
+    encoder = PromptEncoder(*load_text_encoder("minilm"), max_length=16, cache_size=2)
+    for batch in (["a"], ["b"], ["a"], ["c"]):
+        encoder.encode(batch)
+    assert list(encoder._prompts) == ["a", "c"]  # "b" was the least recently used
+    assert all(v.device.type == "cpu" for v in encoder._prompts.values())
+    cats = encoder.embed_categories(["circle", "star", "circle"])
+    assert cats.shape == (3, 384) and torch.equal(cats[0], cats[2])
 
 
 def test_local_clip_folder_in_the_stable_diffusion_layout(tmp_path):

@@ -134,10 +134,12 @@ def test_bad_variant_strings_are_named(bad, match):
         make_unet(**bad)
 
 
-def test_bad_shapes_and_slots_are_named():
+def test_bad_shapes_are_named():
     model = make_unet()
     x = make_inputs(model=model)
     with pytest.raises(ValueError, match="present has shape"):
         model(**dict(x, present=x["present"][:, :2]))
-    with pytest.raises(ValueError, match="identity_bank_size"):
+    # Slot values are not read in forward (a host sync); the pipeline's check_inputs bounds them
+    # and on the CPU the embedding itself refuses an out-of-range slot.
+    with pytest.raises(IndexError):
         model(**dict(x, instance_slots=x["instance_slots"] + 100))

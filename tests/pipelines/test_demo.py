@@ -23,7 +23,7 @@ def _tiny_tracker(path) -> None:
 
 
 def test_demo_writes_every_promised_file(pipe, tmp_path):
-    pipe.save_checkpoint(tmp_path / "ckpt")
+    pipe.save_pretrained(tmp_path / "ckpt")
     _tiny_tracker(tmp_path / "tracker")
     lines = []
     summary = run_demo(tmp_path / "out", tmp_path / "ckpt", tmp_path / "tracker",
@@ -44,5 +44,5 @@ def test_demo_cli_names_a_missing_checkpoint_before_doing_any_work(tmp_path):
     result = subprocess.run([sys.executable, "-m", "trackdiffusion.cli.main", "demo", "--out", str(tmp_path / "o"),
                              "--checkpoint", str(tmp_path / "none")], capture_output=True, text=True)
     assert result.returncode == 1
-    assert "error:" in result.stderr and "trackdiffusion.json is missing" in result.stderr
+    assert "error:" in result.stderr and "model_index.json is missing" in result.stderr
     assert not (tmp_path / "o").exists()

@@ -77,21 +77,23 @@ def test_bad_tracklet_tensors_are_named(pipe):
 
 
 def test_checkpoint_round_trip_gives_the_same_video(pipe, tmp_path):
-    pipe.save_checkpoint(tmp_path / "ckpt")
-    loaded = TrackDiffusionPipeline.from_checkpoint(tmp_path / "ckpt")
+    pipe.save_pretrained(tmp_path / "ckpt")
+    loaded = TrackDiffusionPipeline.from_pretrained(tmp_path / "ckpt")
     loaded.set_progress_bar_config(disable=True)
     assert np.array_equal(_run(pipe).frames, _run(loaded).frames)
 
 
 def test_fp16_checkpoint_is_half_the_size_and_loads_as_float32(pipe, tmp_path):
-    pipe.save_checkpoint(tmp_path / "full")
-    pipe.save_checkpoint(tmp_path / "half", dtype=torch.float16)
-    size = lambda d: sum(f.stat().st_size for f in (tmp_path / d / "unet").glob("*.safetensors"))  # noqa: E731
-    assert size("half") < 0.6 * size("full")
-    assert TrackDiffusionPipeline.from_checkpoint(tmp_path / "half").unet.dtype == torch.float32
+    pipe.save_pretrained(tmp_path / "full")
+    pipe.save_pretrained(tmp_path / "half", dtype=torch.float16)
+    for part in ("unet", "text_encoder"):
+        size = lambda d: sum(f.stat().st_size for f in (tmp_path / d / part).glob("*.safetensors"))  # noqa: E731
+        assert size("half") < 0.6 * size("full")
+    loaded = TrackDiffusionPipeline.from_pretrained(tmp_path / "half")
+    assert loaded.unet.dtype == torch.float32 and loaded.text_encoder.dtype == torch.float32
     assert next(pipe.unet.parameters()).dtype == torch.float32  # saving a half copy leaves the model alone
 
 
 def test_missing_checkpoint_says_what_is_expected(tmp_path):
-    with pytest.raises(FileNotFoundError, match="trackdiffusion.json"):
-        TrackDiffusionPipeline.from_checkpoint(tmp_path)
+    with pytest.raises(FileNotFoundError, match="model_index.json is missing"):
+        TrackDiffusionPipeline.from_pretrained(tmp_path)

@@ -27,7 +27,7 @@ def test_tiny_model_overfits_one_clip(tiny_world, tmp_path):
              "category_names": [item["category_names"]]}
     params = [p for _, p in trainable_parameters(unet, "full")]
     optimizer = torch.optim.Adam(params, lr=3e-3)
-    scheduler = noise_scheduler(cfg.diffusion)
+    scheduler = noise_scheduler(cfg)
 
     def loss() -> torch.Tensor:  # the same noise and timestep every step: one fixed example
         return diffusion_loss(unet, scheduler, prompts, batch, torch.Generator().manual_seed(0), temporal=True,

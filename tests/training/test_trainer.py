@@ -33,18 +33,21 @@ def test_training_writes_checkpoints_curve_and_final_pipeline(tiny_world, tmp_pa
     out = tmp_path / "run"
     assert [p.name for p in list_checkpoints(out)] == ["step-00000002", "step-00000004"]
     assert sorted(_losses(out)) == [1, 2, 3, 4]
-    assert (out / "loss.png").stat().st_size > 0 and (out / "latent_cache.pt").is_file()
+    assert (out / "loss.png").stat().st_size > 0 and (out / "latent_cache" / "shard-00000-of-00001.safetensors").is_file()
     exported = export_run(out, tmp_path / "exported")  # the latest checkpoint's EMA weights = the final model
     a, b = _weights(out), load_file(exported / "unet" / "diffusion_pytorch_model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
-    meta = json.loads((final / "trackdiffusion.json").read_text())
-    assert meta == {"text_encoder": "minilm", "text_max_length": 8}
-    assert (final / "unet" / "config.json").is_file() and (final / "scheduler").is_dir()
+    index = json.loads((final / "model_index.json").read_text())
+    assert index["_class_name"][1] == "TrackDiffusionPipeline" and index["text_max_length"] == 8
+    assert index["text_encoder"] == ["transformers", "BertModel"]  # the bundled MiniLM, saved inside
+    for part in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+        assert (final / part).is_dir() or index[part] == [None, None]
 
 
 def test_resume_after_a_killed_job_repeats_the_uninterrupted_run(tiny_world, tmp_path, monkeypatch):
+    # log_every=3 does not divide checkpoint_every=2: the resumed run must still log the mean of steps 1-3
     whole = tmp_path / "whole"
-    trainer.train(tiny_config(tiny_world, whole), progress=False)
+    trainer.train(tiny_config(tiny_world, whole, log_every=3), progress=False)
 
     killed = tmp_path / "killed"
     real_save = trainer.save_checkpoint
@@ -57,12 +60,12 @@ def test_resume_after_a_killed_job_repeats_the_uninterrupted_run(tiny_world, tmp
 
     monkeypatch.setattr(trainer, "save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        trainer.train(tiny_config(tiny_world, killed), progress=False)
+        trainer.train(tiny_config(tiny_world, killed, log_every=3), progress=False)
     monkeypatch.setattr(trainer, "save_checkpoint", real_save)
     (killed / "checkpoints" / "step-00000003.tmp").mkdir()  # a half-written checkpoint is ignored
-    trainer.train(tiny_config(tiny_world, killed), progress=False)
+    trainer.train(tiny_config(tiny_world, killed, log_every=3), progress=False)
 
-    assert _losses(killed) == _losses(whole)
+    assert sorted(_losses(whole)) == [3, 4] and _losses(killed) == _losses(whole)
     a, b = _weights(whole), _weights(killed)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 

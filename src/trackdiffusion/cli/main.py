@@ -16,6 +16,7 @@ from . import demo_command  # noqa: F401  (demo)
 from . import tracker_commands  # noqa: F401  (train-tracker, trainability)
 from . import experiment_commands  # noqa: F401  (learning-curve, evaluate category-probe)
 from . import app_command  # noqa: F401  (app)
+from . import pipeline_commands  # noqa: F401  (convert-checkpoint)
 from .app import app
 
 __all__ = ["app", "main"]

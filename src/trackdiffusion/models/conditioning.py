@@ -15,7 +15,7 @@ class TrackConditioning:
     """
     Attributes:
         tokens: ``[B*T, N, D]`` instance-aware location tokens (Eq. 4) of each frame.
-        boxes: ``[B, T, N, 4]`` normalized xyxy, zero where absent.
+        boxes: ``[B, T, N, 4]`` normalized xyxy, zero where absent, float32 in every model dtype.
         present: ``[B, T, N]`` bool.
         trajectory: ``[B, T, N, Dp]`` trajectory tokens, or None without an enhancer.
         temporal: False in the image stage (frames independent; enhancers are skipped).

@@ -31,8 +31,8 @@ class CellPositionEmbedding(nn.Module):
 
     def forward(self, height: int, width: int, like: torch.Tensor) -> torch.Tensor:
         """``[H*W, dim]`` for an ``H x W`` map (dtype/device of ``like``)."""
-        cells = grid_cell_boxes(height, width, device=like.device, dtype=like.dtype)
-        return self.proj(box_fourier_features(cells, self.num_freqs))
+        cells = grid_cell_boxes(height, width, device=like.device)  # float32, see .fourier
+        return self.proj(box_fourier_features(cells, self.num_freqs).to(like.dtype))
 
 
 class GatedSelfAttention(nn.Module):

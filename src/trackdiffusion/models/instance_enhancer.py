@@ -18,6 +18,22 @@ from .attention import MaskedAttention
 from .roi_align import roi_align
 
 
+def frame_rois(boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``[B, T, N, 4]`` normalized boxes -> float32 ``[B*T*N, 5]`` ROIs ``(frame, x1, y1, x2, y2)``
+    in the pixels of an ``height x width`` map whose batch is the B*T frames.
+
+    float32 whatever the model's dtype: the frame column must be an exact integer (bf16 holds
+    integers only up to 256, so frame 263 read frame 264, out of range at B*T = 264) and box
+    corners need more than bf16's 8 bits of mantissa.
+    """
+    B, T, N, _ = boxes.shape
+    scale = torch.tensor([width, height, width, height], device=boxes.device, dtype=torch.float32)
+    frame = torch.arange(B * T, device=boxes.device, dtype=torch.float32)  # exact below 2**24
+    rois = torch.cat([frame[:, None, None].expand(B * T, N, 1),
+                      rearrange(boxes.float(), "b t n k -> (b t) n k") * scale], dim=-1)  # [BT, N, 5]
+    return rois.reshape(-1, 5)
+
+
 class TemporalInstanceEnhancer(nn.Module):
     """Feature map + boxes + trajectory tokens -> enhanced instance tokens ``F'``."""
 
@@ -37,7 +53,7 @@ class TemporalInstanceEnhancer(nn.Module):
         """
         Args:
             features: ``[B*T, C, H, W]`` the block's feature map.
-            boxes: ``[B, T, N, 4]`` normalized xyxy.
+            boxes: ``[B, T, N, 4]`` normalized xyxy (float32 whatever the features' dtype).
             present: ``[B, T, N]`` bool.
             trajectory: ``[B, T, N, Dp]`` trajectory tokens.
 
@@ -45,13 +61,8 @@ class TemporalInstanceEnhancer(nn.Module):
             ``[B, T, N, dim]`` enhanced instance tokens.
         """
         B, T, N, _ = boxes.shape
-        H, W = features.shape[-2:]
-        scale = boxes.new_tensor([W, H, W, H])
-        frame_index = torch.arange(B * T, device=boxes.device, dtype=boxes.dtype)
-        rois = torch.cat([frame_index[:, None, None].expand(B * T, N, 1),
-                          rearrange(boxes, "b t n k -> (b t) n k") * scale], dim=-1)  # [BT, N, 5]
-        roi = roi_align(features, rois.reshape(-1, 5).to(features.dtype), self.roi_size,
-                        sampling_ratio=self.sampling_ratio)  # [BT*N, C, r, r]
+        roi = roi_align(features, frame_rois(boxes, *features.shape[-2:]), self.roi_size,
+                        sampling_ratio=self.sampling_ratio)  # [BT*N, C, r, r] in the features' dtype
         roi = rearrange(roi, "(b t n) c p q -> b t n (c p q)", b=B, t=T, n=N)
         cube = self.fuse(torch.cat([self.roi_proj(roi), trajectory.to(roi.dtype)], dim=-1))  # Eq. 6 (+) P
         seq = rearrange(cube, "b t n d -> (b n) t d")

@@ -41,7 +41,7 @@ class InstanceLocationTokens(nn.Module):
                 instance_slots: torch.Tensor | None = None) -> torch.Tensor:
         """
         Args:
-            boxes: ``[B, T, N, 4]`` normalized xyxy.
+            boxes: ``[B, T, N, 4]`` normalized xyxy (float32 whatever the model's dtype).
             category_embeds: ``[B, N, Dc]`` text embedding of each instance's category.
             instance_slots: ``[B, N]`` long, identity-bank entry of each instance (distinct per
                 clip). Required when the identity embedding is on.
@@ -51,7 +51,8 @@ class InstanceLocationTokens(nn.Module):
         """
         T = boxes.shape[1]
         cat = category_embeds[:, None].expand(-1, T, -1, -1)  # [B, T, N, Dc]
-        tokens = self.mlp(torch.cat([cat, box_fourier_features(boxes, self.num_freqs)], dim=-1))
+        fourier = box_fourier_features(boxes, self.num_freqs).to(cat.dtype)  # float32 maths, then cast
+        tokens = self.mlp(torch.cat([cat, fourier], dim=-1))
         if self.identity is not None:
             if instance_slots is None:
                 raise ValueError("instance_slots [B, N] are required when use_identity_embedding is on")

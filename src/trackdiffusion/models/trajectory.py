@@ -19,15 +19,15 @@ from .attention import MaskedAttention
 from .fourier import box_fourier_features, fourier_dim
 
 
-def frame_index_embedding(num_frames: int, dim: int, device=None, dtype=None) -> torch.Tensor:
-    """``[T, dim]`` sinusoidal embedding of frame indices 0..T-1."""
+def frame_index_embedding(num_frames: int, dim: int, device=None) -> torch.Tensor:
+    """float32 ``[T, dim]`` sinusoidal embedding of frame indices 0..T-1."""
     half = dim // 2
     freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=device, dtype=torch.float32) / half)
     angles = torch.arange(num_frames, device=device, dtype=torch.float32)[:, None] * freqs[None]
     emb = torch.cat([angles.sin(), angles.cos()], dim=-1)
     if dim % 2:
         emb = torch.cat([emb, emb.new_zeros(num_frames, 1)], dim=-1)
-    return emb.to(dtype)
+    return emb
 
 
 class TrajectoryEncoder(nn.Module):
@@ -42,18 +42,19 @@ class TrajectoryEncoder(nn.Module):
         self.attn = MaskedAttention(box_dim, heads=heads, dim_head=box_dim // heads)
         self.mlp = nn.Sequential(nn.Linear(box_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
 
-    def forward(self, boxes: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    def forward(self, boxes: torch.Tensor, present: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """
         Args:
-            boxes: ``[B, T, N, 4]`` normalized xyxy.
+            boxes: ``[B, T, N, 4]`` normalized xyxy (float32 whatever the model's dtype).
             present: ``[B, T, N]`` bool.
+            dtype: the model's compute dtype (the float32 embeddings are cast to it).
 
         Returns:
             ``[B, T, N, dim]`` (values at absent frames are defined but must be masked by users).
         """
         B, T, N, _ = boxes.shape
-        feats = box_fourier_features(boxes, self.num_freqs)
-        feats = feats + frame_index_embedding(T, self.box_dim, boxes.device, feats.dtype)[None, :, None]
+        feats = box_fourier_features(boxes, self.num_freqs)  # float32
+        feats = (feats + frame_index_embedding(T, self.box_dim, boxes.device)[None, :, None]).to(dtype)
         seq = rearrange(feats, "b t n d -> (b n) t d")
         mask = rearrange(present, "b t n -> (b n) t")
         seq = seq + self.attn(self.norm(seq), key_mask=mask)

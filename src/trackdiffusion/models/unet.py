@@ -244,7 +244,8 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         t = timestep if torch.is_tensor(timestep) else torch.tensor(
             [timestep], dtype=torch.float64 if isinstance(timestep, float) else torch.int64)
         t = t.to(sample.device).reshape(-1).expand(sample.shape[0])
-        return self.time_embedding(self.time_proj(t).to(dtype=self.dtype), cond)
+        # Timesteps computes the sinusoid in float32 (t up to 999 needs it); cast afterwards.
+        return self.time_embedding(self.time_proj(t).to(dtype=self.conv_in.weight.dtype), cond)
 
     def _track_conditioning(self, B: int, T: int, boxes, present, category_embeds, instance_slots,
                             temporal: bool) -> TrackConditioning | None:
@@ -262,15 +263,16 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
             if tuple(got[name].shape) != shape:
                 raise ValueError(f"{name} has shape {tuple(got[name].shape)}, expected {shape} "
                                  f"(B={B}, T={T} from sample, N={N} from boxes)")
-        bank = self.location_tokens.bank_size
-        if instance_slots is not None and bank and N and (int(instance_slots.max()) >= bank or int(instance_slots.min()) < 0):
-            raise ValueError(f"instance_slots must lie in [0, {bank}) (identity_bank_size); "
-                             f"got values in [{int(instance_slots.min())}, {int(instance_slots.max())}]")
+        # Slot values are checked by the pipeline's check_inputs, not here: reading a tensor's
+        # values on the host would stall CUDA and break CUDA graphs / torch.compile(fullgraph=True).
         present = present.bool()
-        # Zero absent boxes so that nothing about an absent box can reach the output.
-        boxes = (boxes * present[..., None]).to(self.dtype)
-        tokens = self.location_tokens(boxes, category_embeds.to(self.dtype), instance_slots)
-        trajectory = self.trajectory_encoder(boxes, present) if self.trajectory_encoder is not None and temporal else None
+        # Zero absent boxes so that nothing about an absent box can reach the output. Boxes stay
+        # float32 in every dtype: Fourier features, ROI corners and cell masks are computed from them.
+        boxes = (boxes.float() * present[..., None])
+        dtype = self.conv_in.weight.dtype
+        tokens = self.location_tokens(boxes, category_embeds.to(dtype), instance_slots)
+        trajectory = self.trajectory_encoder(boxes, present, dtype) \
+            if self.trajectory_encoder is not None and temporal else None
         return TrackConditioning(rearrange(tokens, "b t n d -> (b t) n d"), boxes, present, trajectory, temporal,
                                  self.config.box_attention)
 

@@ -17,17 +17,18 @@ from typing import Callable
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL, DiffusionPipeline, DPMSolverMultistepScheduler
+from diffusers import AutoencoderKL, DiffusionPipeline
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange
 
 from ..models import TrackDiffusionUNet
-from ..models.text_encoder import MINILM, PromptEncoder, load_text_encoder
+from ..models.text_encoder import PromptEncoder
 from ..tracklets import Clip
 from .inputs import check_inputs, prepare_tracklets
+from .loading import MODEL_INDEX, PIPELINE_CLASS, cast_, load_components
 
-CHECKPOINT_FILE = "trackdiffusion.json"
+SHIM_MODULE = "pipeline_trackdiffusion"
 
 
 @dataclass
@@ -174,51 +175,58 @@ class TrackDiffusionPipeline(DiffusionPipeline):
             flat = torch.cat([self.vae.decode(x.to(self.vae.dtype)).sample for x in flat.split(chunk)])
         return rearrange(flat.float().clamp(-1, 1), "(b t) c h w -> b t c h w", b=B)
 
-    # ------------------------------------------------------------------ checkpoints
-    def save_checkpoint(self, path: str | Path, dtype: torch.dtype | None = None, text_encoder: str = MINILM) -> None:
-        """Save unet, vae and scheduler (safetensors) plus the text encoder's spec, not its weights.
+    # ------------------------------------------------------------------ folders
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, torch_dtype: torch.dtype = torch.float32,
+                        device: str | torch.device | None = None, track_options: dict | None = None,
+                        text_encoder: str | None = None) -> "TrackDiffusionPipeline":
+        """Load a local pipeline folder; nothing is downloaded.
 
-        ``text_encoder`` is what :meth:`from_checkpoint` loads (``"minilm"`` or a local folder);
-        ``dtype=torch.float16`` stores half-precision weights (the shipped assets).
+        Args:
+            pretrained_model_name_or_path: a folder written by :meth:`save_pretrained`, a diffusers
+                text-to-video folder (ModelScope: the tracklet modules are added as the identity,
+                its scheduler, tokenizer and CLIP are read), or an old ``trackdiffusion.json``
+                checkpoint (see :mod:`.loading`).
+            torch_dtype: dtype of every model (``torch.bfloat16`` on a GPU; float32 on a CPU).
+            device: move the pipeline there (e.g. ``"cuda"``); same as ``.to(device)`` afterwards.
+            track_options: TrackDiffusionUNet options of the tracklet modules added to a
+                text-to-video base model (e.g. ``{"enhancer_placement": "both"}``).
+            text_encoder: use this text encoder (``"minilm"`` or a folder) instead of the folder's.
         """
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        for name in ("unet", "vae"):
-            module = getattr(self, name)
-            if module is not None:
-                copy = module if dtype is None else _cast_copy(module, dtype)
-                copy.save_pretrained(path / name, safe_serialization=True)
-        self.scheduler.save_pretrained(path / "scheduler")
-        meta = {"text_encoder": str(text_encoder), "text_max_length": self.prompt_encoder.max_length}
-        (path / CHECKPOINT_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        pipe = cls(**load_components(pretrained_model_name_or_path, torch_dtype, track_options, text_encoder))
+        return pipe if device is None else pipe.to(device)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, text_encoder: str | None = None,
                         torch_dtype: torch.dtype = torch.float32) -> "TrackDiffusionPipeline":
-        """Load what :meth:`save_checkpoint` wrote (all local; nothing is downloaded)."""
-        path = Path(path)
-        meta_file = path / CHECKPOINT_FILE
-        if not meta_file.is_file():
-            raise FileNotFoundError(f"{path} is not a TrackDiffusion checkpoint: {meta_file} is missing "
-                                    "(expected unet/, scheduler/, optional vae/ and trackdiffusion.json)")
-        meta = json.loads(meta_file.read_text())
-        unet = TrackDiffusionUNet.from_pretrained(path / "unet", torch_dtype=torch_dtype)
-        vae = AutoencoderKL.from_pretrained(path / "vae", torch_dtype=torch_dtype) if (path / "vae").is_dir() else None
-        scheduler = DPMSolverMultistepScheduler.from_pretrained(path / "scheduler")
-        encoder, tokenizer = load_text_encoder(text_encoder or meta.get("text_encoder", MINILM))
-        return cls(vae, encoder, tokenizer, unet, scheduler, meta.get("text_max_length"))
+        """The former name of :meth:`from_pretrained` (reads every layout it reads)."""
+        return cls.from_pretrained(path, torch_dtype=torch_dtype, text_encoder=text_encoder)
+
+    def save_pretrained(self, save_directory: str | Path, dtype: torch.dtype | None = None, **kwargs) -> None:
+        """Write a standard diffusers pipeline folder: ``model_index.json`` and every component
+        (safetensors) in its subfolder, the text encoder's weights included.
+
+        ``dtype=torch.float16`` stores half-precision weights. ``from_pretrained`` of this class
+        reads it; so does ``diffusers.DiffusionPipeline.from_pretrained(folder, trust_remote_code=True)``
+        (``model_index.json`` names the class through ``pipeline_trackdiffusion.py``, a one-line
+        import of this package written next to it).
+        """
+        target = self if dtype is None else TrackDiffusionPipeline(
+            *[None if m is None else cast_(copy.deepcopy(m), dtype) for m in (self.vae, self.text_encoder)],
+            self.tokenizer, cast_(copy.deepcopy(self.unet), dtype), self.scheduler, self.prompt_encoder.max_length)
+        if dtype is None and self.config.text_max_length != self.prompt_encoder.max_length:
+            target.register_to_config(text_max_length=self.prompt_encoder.max_length)
+        DiffusionPipeline.save_pretrained(target, save_directory, safe_serialization=True, **kwargs)
+        folder = Path(save_directory)
+        index = json.loads((folder / MODEL_INDEX).read_text())
+        index["_class_name"] = [SHIM_MODULE, PIPELINE_CLASS]
+        (folder / MODEL_INDEX).write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+        (folder / f"{SHIM_MODULE}.py").write_text(
+            '"""Lets diffusers find TrackDiffusionPipeline (pip install trackdiffusion)."""\n\n'
+            "from trackdiffusion.pipelines import TrackDiffusionPipeline  # noqa: F401\n")
 
 
 def to_uint8(frames: torch.Tensor) -> np.ndarray:
     """``[..., 3, H, W]`` in [-1, 1] -> uint8 ``[..., H, W, 3]``."""
     x = ((frames.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return x.movedim(-3, -1).cpu().numpy()
-
-
-def _cast_copy(module: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
-    """A copy with floating tensors in ``dtype`` (assigned directly: ModelMixin.to warns on casts)."""
-    clone = copy.deepcopy(module)
-    for tensor in [*clone.parameters(), *clone.buffers()]:
-        if tensor.is_floating_point():
-            tensor.data = tensor.data.to(dtype)
-    return clone

@@ -6,32 +6,31 @@ import inspect
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DDPMScheduler, DPMSolverMultistepScheduler
+from diffusers import AutoencoderKL, DDPMScheduler
 
 from ..models import TrackDiffusionUNet, unet_config
-from ..models.text_encoder import PromptEncoder, load_text_encoder
+from ..models.text_encoder import MINILM, PromptEncoder, load_text_encoder
 from ..models.variants import TRACK_OPTIONS
-from .config import DiffusionConfig, TrainConfig
+from ..pipelines.loading import detect_layout
+from ..pipelines.schedulers import COSINE_LAMBDA_MIN, sampling_scheduler  # noqa: F401  (re-exported)
+from .config import TrainConfig
 
-COSINE_LAMBDA_MIN = -5.1
+def noise_scheduler(cfg: TrainConfig) -> DDPMScheduler:
+    """The training noise schedule (``diffusion``, read from a pretrained scheduler where given)."""
+    return DDPMScheduler.from_config(cfg.diffusion.resolved(cfg.model.pretrained))
 
 
-def noise_scheduler(cfg: DiffusionConfig) -> DDPMScheduler:
-    return DDPMScheduler(num_train_timesteps=cfg.num_train_timesteps, beta_schedule=cfg.beta_schedule,
-                         prediction_type=cfg.prediction_type)
+def vae_path(cfg: TrainConfig) -> str | None:
+    """``model.vae``, else the pretrained folder's ``vae/``, else None (pixel space)."""
+    if cfg.model.vae or not cfg.model.pretrained:
+        return cfg.model.vae
+    folder = Path(cfg.model.pretrained) / "vae"
+    return str(folder) if (folder / "config.json").is_file() else None
 
 
-def sampling_scheduler(train_scheduler: DDPMScheduler) -> DPMSolverMultistepScheduler:
-    """DPM-Solver++ on the training noise schedule (the paper's sampler).
-
-    On the cosine schedule the first timesteps have alpha_bar ~ 1e-9, where the solver's x0
-    estimate divides the noise prediction's error by sqrt(alpha_bar): frames came out saturated.
-    Clipping lambda = log(alpha / sigma) at -5.1 (the value diffusers recommends for this schedule)
-    starts the solver at a finite noise level instead.
-    """
-    cosine = train_scheduler.config.beta_schedule == "squaredcos_cap_v2"
-    clip = {"lambda_min_clipped": COSINE_LAMBDA_MIN} if cosine else {}
-    return DPMSolverMultistepScheduler.from_config(train_scheduler.config, algorithm_type="dpmsolver++", **clip)
+def text_encoder_source(cfg: TrainConfig) -> str:
+    """``model.text_encoder``, else the pretrained folder (its text_encoder/ and tokenizer/), else MiniLM."""
+    return cfg.model.text_encoder or cfg.model.pretrained or MINILM
 
 
 def load_vae(path: str | None) -> AutoencoderKL | None:
@@ -53,24 +52,27 @@ def latent_layout(vae: AutoencoderKL | None) -> tuple[int, int]:
 
 
 def load_prompt_encoder(cfg: TrainConfig) -> PromptEncoder:
-    return PromptEncoder(*load_text_encoder(cfg.model.text_encoder), max_length=cfg.model.text_max_length)
+    # No cache: a cached text's bits would depend on the batch it was first seen in (see PromptEncoder).
+    return PromptEncoder(*load_text_encoder(text_encoder_source(cfg)), max_length=cfg.model.text_max_length,
+                         cache_size=0)
 
 
 def build_unet(cfg: TrainConfig, text_dim: int, latent_channels: int, vae_factor: int) -> TrackDiffusionUNet:
-    """From our checkpoint, from a diffusers UNet3D (ModelScope), or a fresh preset."""
+    """From a pretrained pipeline folder (ModelScope's or ours), our checkpoint, a diffusers UNet3D, or a fresh preset."""
     m = cfg.model
-    if m.init_checkpoint:
-        path = Path(m.init_checkpoint) / "unet"
+    layout = detect_layout(Path(m.pretrained)) if m.pretrained else None
+    if m.init_checkpoint or layout in ("trackdiffusion", "legacy"):
+        path = Path(m.init_checkpoint or m.pretrained) / "unet"
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"model.init_checkpoint: {path} has no TrackDiffusionUNet (config.json missing)")
         return TrackDiffusionUNet.from_pretrained(path, torch_dtype=torch.float32)
     preset = unet_config(m.size, m.variant, **m.options)
-    if m.init_unet3d:
+    if m.init_unet3d or layout == "text-to-video":
         track = {k: v for k, v in preset.items() if k in TRACK_OPTIONS}
         track["category_embed_dim"] = text_dim
-        unet = TrackDiffusionUNet.from_unet3d(m.init_unet3d, **track)
+        unet = TrackDiffusionUNet.from_unet3d(m.init_unet3d or Path(m.pretrained) / "unet", **track)
         if unet.config.cross_attention_dim != text_dim:
-            raise ValueError(f"model.init_unet3d expects {unet.config.cross_attention_dim}-d text tokens but "
+            raise ValueError(f"the pretrained UNet expects {unet.config.cross_attention_dim}-d text tokens but "
                              f"model.text_encoder gives {text_dim}-d: use the text encoder it was trained with")
         return unet
     if cfg.data.height % vae_factor or cfg.data.width % vae_factor:

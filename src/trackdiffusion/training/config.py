@@ -30,21 +30,49 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    size: str = "tiny"                  # tiny | small | modelscope
+    size: str = "tiny"                  # tiny | small | modelscope (tracklet-module sizes of a pretrained base too)
     variant: str = "trackdiffusion"     # trackdiffusion | vanilla
     options: dict = field(default_factory=dict)  # any TrackDiffusionUNet argument, e.g. enhancer_placement
+    pretrained: str | None = None       # a diffusers pipeline folder: ModelScope text-to-video (its unet gets the
+                                        # tracklet modules; its vae, text encoder, tokenizer and scheduler are used)
+                                        # or one of ours (e.g. stage 1's final/ to start stage 2)
     init_unet3d: str | None = None      # local diffusers UNet3DConditionModel folder (ModelScope unet/)
-    init_checkpoint: str | None = None  # our checkpoint (pipeline folder) to start from, e.g. after stage image
-    vae: str | None = None              # local AutoencoderKL folder; None trains in pixel space
-    text_encoder: str = "minilm"        # "minilm" (bundled) or a local CLIP/transformers folder
-    text_max_length: int = 32
+    init_checkpoint: str | None = None  # our pipeline folder whose unet/ to start from
+    vae: str | None = None              # local AutoencoderKL folder; default: pretrained's vae/, else pixel space
+    text_encoder: str | None = None     # "minilm" (bundled) or a local CLIP/transformers folder; default: pretrained's
+    text_max_length: int | None = None  # text tokens; default: the text encoder's convention (77 for CLIP)
 
 
 @dataclass
 class DiffusionConfig:
-    num_train_timesteps: int = 1000
-    beta_schedule: str = "squaredcos_cap_v2"
-    prediction_type: str = "epsilon"    # epsilon | v_prediction
+    """The training noise schedule: ``scheduler`` (a folder with scheduler_config.json, default
+    ``model.pretrained``'s scheduler/) or the defaults below; every field set here overrides it."""
+
+    scheduler: str | None = None
+    num_train_timesteps: int | None = None  # default 1000
+    beta_schedule: str | None = None        # default squaredcos_cap_v2; ModelScope: scaled_linear
+    beta_start: float | None = None         # default 0.0001; ModelScope: 0.00085
+    beta_end: float | None = None           # default 0.02; ModelScope: 0.012
+    prediction_type: str | None = None      # default epsilon | v_prediction
+    timestep_spacing: str | None = None     # default leading | trailing | linspace (sampling)
+
+    def resolved(self, pretrained: str | None = None) -> dict:
+        """The scheduler config these fields describe (what DDPMScheduler.from_config takes)."""
+        source = self.scheduler or (str(Path(pretrained) / "scheduler") if pretrained else None)
+        if source is None:
+            base = dict(DEFAULT_SCHEDULE)
+        else:
+            file = Path(source) / "scheduler_config.json"
+            if not file.is_file():
+                field_name = "diffusion.scheduler" if self.scheduler else "model.pretrained"
+                raise FileNotFoundError(f"{field_name}: no scheduler at {source} ({file} is missing)")
+            base = {**DEFAULT_SCHEDULE, **json.loads(file.read_text())}
+        explicit = {k: v for k, v in asdict(self).items() if k != "scheduler" and v is not None}
+        return {**base, **explicit}
+
+
+DEFAULT_SCHEDULE = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", beta_start=0.0001,
+                        beta_end=0.02, prediction_type="epsilon", timestep_spacing="leading")
 
 
 @dataclass
@@ -61,7 +89,7 @@ class TrainConfig:
     lr_schedule: str = "cosine"         # cosine | constant (both after linear warm-up)
     warmup_steps: int = 100
     max_grad_norm: float = 1.0
-    mixed_precision: str = "no"         # no | fp16 | bf16 (GPU)
+    mixed_precision: str | None = None  # no | fp16 | bf16; None: the launcher's (accelerate launch --mixed_precision)
     gradient_checkpointing: bool = False
     ema_decay: float | None = 0.999     # None: no EMA
     foreground_weight: float = 2.0      # paper Table 5
@@ -80,7 +108,8 @@ class TrainConfig:
             (self.max_steps > 0, "max_steps", f"must be > 0, got {self.max_steps}"),
             (self.batch_size > 0, "batch_size", f"must be > 0, got {self.batch_size}"),
             (self.lr_schedule in ("cosine", "constant"), "lr_schedule", f"must be cosine or constant, got {self.lr_schedule!r}"),
-            (self.mixed_precision in ("no", "fp16", "bf16"), "mixed_precision", f"must be no, fp16 or bf16, got {self.mixed_precision!r}"),
+            (self.mixed_precision in (None, "no", "fp16", "bf16"), "mixed_precision",
+             f"must be no, fp16, bf16 or null (the launcher's), got {self.mixed_precision!r}"),
             (self.foreground_weight > 0, "foreground_weight", f"must be > 0, got {self.foreground_weight}"),
             (0 <= self.prompt_dropout <= 1, "prompt_dropout", f"must be in [0, 1], got {self.prompt_dropout}"),
             (0 <= self.box_dropout <= 1, "box_dropout", f"must be in [0, 1], got {self.box_dropout}"),
@@ -88,8 +117,12 @@ class TrainConfig:
             (self.checkpoint_every > 0 and self.keep_last > 0, "checkpoint_every", "checkpoint_every and keep_last must be > 0"),
             (bool(self.data.path), "data.path", "is required (a tracklet data set with frames)"),
             (self.data.num_frames > 0 and self.data.stride > 0, "data.num_frames", "num_frames and stride must be > 0"),
-            (self.diffusion.prediction_type in ("epsilon", "v_prediction"), "diffusion.prediction_type",
+            (self.diffusion.prediction_type in (None, "epsilon", "v_prediction"), "diffusion.prediction_type",
              f"must be epsilon or v_prediction, got {self.diffusion.prediction_type!r}"),
+            (self.model.text_max_length is None or self.model.text_max_length > 0, "model.text_max_length",
+             f"must be > 0 or null, got {self.model.text_max_length}"),
+            (self.model.pretrained is None or not (self.model.init_unet3d or self.model.init_checkpoint),
+             "model.pretrained", "excludes model.init_unet3d and model.init_checkpoint (it names the UNet already)"),
         ]
         for ok, name, message in checks:
             if not ok:
@@ -126,6 +159,12 @@ def _build(cls, values: dict, where: str):
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ValueError(f"{where}.{name}: expected a number, got {value!r}")
             kwargs[name] = type(default)(value) if isinstance(default, float) else value
+        elif default is None:  # an optional field: its type is the annotation's first member
+            kind = str(known[name].type).split("|")[0].strip()
+            expected = {"int": int, "float": (int, float), "str": str}.get(kind, object)
+            if not isinstance(value, expected) or (isinstance(value, bool) and kind != "bool"):
+                raise ValueError(f"{where}.{name}: expected {kind} or null, got {value!r}")
+            kwargs[name] = float(value) if kind == "float" else value
         else:
             kwargs[name] = value
     return cls(**kwargs)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch.utils.data import Dataset, Sampler
 
 from ..tracklets import collate_tracklets
@@ -21,13 +24,19 @@ from ..video.transform import resize_crop_frames
 
 
 class LatentCache:
-    """Every frame of every clip at the model resolution, encoded once: ``{clip: [L, C, h, w]}``.
+    """Every frame of every clip at the model resolution, encoded once: ``clip -> [L, C, h, w]``
+    float16, in safetensors shards that every process reads lazily (memory-mapped).
 
+    With W processes, process r encodes clips r, r + W, ... into ``shard-<r>-of-<W>.safetensors``
+    (the cache key in its metadata), so the W ranks encode in parallel and wait at the barrier only
+    for the slowest shard; then each reads the windows of its batches straight from the files.
     Without a VAE the "latents" are the frames themselves in [-1, 1] (pixel-space training).
     """
 
-    def __init__(self, latents: dict[str, torch.Tensor]):
-        self.latents = latents
+    def __init__(self, files: dict[str, Path]):
+        self.files = files  # clip name -> its shard
+        self._handles: dict[Path, object] = {}
+        self._pid = os.getpid()
 
     @staticmethod
     def key(clips: ClipDataset, vae_path: str | None, data_path: str) -> str:
@@ -40,36 +49,61 @@ class LatentCache:
                 "clips": [[c.name, c.num_frames] for c in clips.clips]}
         return hashlib.sha256(json.dumps(desc).encode()).hexdigest()
 
+    @staticmethod
+    def shard_path(folder: Path, rank: int, world: int) -> Path:
+        return Path(folder) / f"shard-{rank:05d}-of-{world:05d}.safetensors"
+
     @classmethod
     @torch.no_grad()
-    def build(cls, clips: ClipDataset, vae, progress=None, chunk: int = 32) -> "LatentCache":
+    def build_shard(cls, folder: Path, key: str, clips: ClipDataset, vae, rank: int = 0, world: int = 1,
+                    progress=None, chunk: int = 32) -> Path:
+        """Encode this rank's clips into its shard, unless a shard with ``key`` is there already."""
+        path = cls.shard_path(folder, rank, world)
+        if path.is_file() and _shard_key(path) == key:
+            return path
         out = {}
-        for clip in clips.clips:
+        for clip in clips.clips[rank::world]:
             frames = resize_crop_frames(read_clip_frames(clip, clips.image_root), clips.width, clips.height)
             x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
             if vae is not None:
                 x = torch.cat([vae.encode(c.to(vae.device, vae.dtype)).latent_dist.mode() for c in x.split(chunk)])
                 x = x * vae.config.scaling_factor
-            out[clip.name] = x.to(torch.float16).cpu()
+            out[clip.name] = x.to(torch.float16).cpu().contiguous()
             if progress is not None:
                 progress()
-        return cls(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        save_file(out, tmp, metadata={"key": key})
+        tmp.replace(path)
+        return path
 
     @classmethod
-    def load_or_build(cls, path: Path, key: str, clips: ClipDataset, vae, progress=None) -> "LatentCache":
-        if path.is_file():
-            saved = torch.load(path, weights_only=True)
-            if saved.get("key") == key:
-                return cls(saved["latents"])
-        cache = cls.build(clips, vae, progress)
-        tmp = path.with_suffix(".tmp")
-        torch.save({"key": key, "latents": cache.latents}, tmp)
-        tmp.replace(path)
-        return cache
+    def open(cls, folder: Path, key: str, world: int = 1) -> "LatentCache":
+        """Map every clip to its shard (reads the shards' headers only)."""
+        files = {}
+        for rank in range(world):
+            path = cls.shard_path(folder, rank, world)
+            if not path.is_file() or _shard_key(path) != key:
+                raise FileNotFoundError(f"latent cache shard {path} is missing or was built from other data")
+            with safe_open(path, "pt") as f:
+                files.update(dict.fromkeys(f.keys(), path))
+        return cls(files)
 
     def window(self, clip: str, index: np.ndarray) -> torch.Tensor:
-        """``[C, T, h, w]`` float32 latents of the frames ``index`` of ``clip``."""
-        return self.latents[clip][torch.as_tensor(index)].float().permute(1, 0, 2, 3)
+        """``[C, T, h, w]`` float32 latents of the frames ``index`` (evenly spaced) of ``clip``."""
+        if self._pid != os.getpid():  # a DataLoader worker: file handles do not cross a fork
+            self._handles, self._pid = {}, os.getpid()
+        path = self.files[clip]
+        if path not in self._handles:
+            self._handles[path] = safe_open(path, "pt")
+        step = int(index[1] - index[0]) if len(index) > 1 else 1
+        rows = self._handles[path].get_slice(clip)[int(index[0]):int(index[-1]) + 1]  # reads these frames only
+        return rows[::step].float().permute(1, 0, 2, 3)
+
+
+def _shard_key(path: Path) -> str | None:
+    with safe_open(path, "pt") as f:
+        return (f.metadata() or {}).get("key")
 
 
 class TrainingWindows(Dataset):

@@ -1,8 +1,9 @@
-"""Training checkpoints -> pipeline checkpoints (what `generate`, `demo` and the assets load).
+"""Training checkpoints -> pipeline folders (what `generate`, `demo` and the assets load).
 
 ``trackdiffusion export --run RUN --out DIR [--step N] [--no-ema] [--fp16]`` rebuilds the UNet of a
 run from its saved config, loads the weights of a checkpoint (the EMA weights by default) and
-writes a pipeline checkpoint; ``--fp16`` stores half-precision weights (the shipped assets).
+writes a diffusers pipeline folder (text encoder included, see ``TrackDiffusionPipeline.save_pretrained``);
+``--fp16`` stores half-precision weights (the shipped assets).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from safetensors.torch import load_file
 
 from ..pipelines import TrackDiffusionPipeline
 from .checkpointing import checkpoint_dir, latest_checkpoint
-from .components import build_unet, latent_layout, load_prompt_encoder, load_vae, noise_scheduler, sampling_scheduler
+from .components import build_unet, latent_layout, load_prompt_encoder, load_vae, noise_scheduler, sampling_scheduler, vae_path
 from .config import TrainConfig, load_config
 from .stages import trainable_parameters
 
@@ -24,8 +25,8 @@ EMA_FILE = "custom_checkpoint_0.pkl"  # accelerate's name for the first register
 def save_pipeline(cfg: TrainConfig, unet, vae, prompts, out: str | Path, dtype: torch.dtype | None = None) -> Path:
     """Write the pipeline checkpoint of a run's components."""
     pipe = TrackDiffusionPipeline(vae, prompts.text_encoder, prompts.tokenizer, unet,
-                                  sampling_scheduler(noise_scheduler(cfg.diffusion)), prompts.max_length)
-    pipe.save_checkpoint(out, dtype=dtype, text_encoder=cfg.model.text_encoder)
+                                  sampling_scheduler(noise_scheduler(cfg)), prompts.max_length)
+    pipe.save_pretrained(out, dtype=dtype)
     return Path(out)
 
 
@@ -39,7 +40,7 @@ def export_run(run: str | Path, out: str | Path, step: int | None = None, ema: b
         raise FileNotFoundError(f"{run}: no complete checkpoint{'' if step is None else f' for step {step}'} "
                                 f"in {checkpoint_dir(run)}")
     prompts = load_prompt_encoder(cfg)
-    vae = load_vae(cfg.model.vae)
+    vae = load_vae(vae_path(cfg))
     unet = build_unet(cfg, prompts.dim, *latent_layout(vae))
     unet.load_state_dict(load_file(ckpt / "model.safetensors"))
     if ema:

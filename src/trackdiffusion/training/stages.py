@@ -14,34 +14,55 @@
 
 from __future__ import annotations
 
+from diffusers.models.resnet import TemporalConvLayer
+from diffusers.models.transformers.transformer_temporal import TransformerTemporalModel
 from torch import nn
 
+from ..models.instance_enhancer import TemporalInstanceEnhancer
+from ..models.transformer import TrackTransformerBlock
 from .config import STAGES
 
-_IMAGE = ("location_tokens.mlp", "fuser")
-_VIDEO = ("temp_convs", "temp_attentions", "transformer_in", "location_tokens.identity",
-          "trajectory_encoder", "enhancer", "instance_injector")
+TEMPORAL_LAYERS = (TemporalConvLayer, TransformerTemporalModel)
 
 
-def _selected(name: str, prefixes: tuple[str, ...]) -> bool:
-    return any(f".{p}." in f".{name}" for p in prefixes)
+def stage_modules(model: nn.Module) -> dict[str, list[nn.Module]]:
+    """The modules of each named part, found by type and by the attribute that holds them (not by
+    matching names): ``image`` (location-token MLP, gated self-attention) and ``video`` (temporal
+    layers, identity bank, trajectory encoder, instance enhancers and injectors)."""
+    image, video = [], []
+    tokens = getattr(model, "location_tokens", None)
+    if tokens is not None:
+        image.append(tokens.mlp)
+        video.append(tokens.identity)
+    video.append(getattr(model, "trajectory_encoder", None))
+    for module in model.modules():
+        if isinstance(module, TrackTransformerBlock):
+            image.append(module.fuser)
+            video.append(module.instance_injector)  # the same class as the fuser when injection="self"
+        elif isinstance(module, (*TEMPORAL_LAYERS, TemporalInstanceEnhancer)):
+            video.append(module)
+    return {"image": [m for m in image if m is not None], "video": [m for m in video if m is not None]}
 
 
-def _trains(name: str, stage: str) -> bool:
-    if stage == "full":
-        return True
-    if stage == "spatial":
-        return not _selected(name, _VIDEO)
-    return _selected(name, _IMAGE if stage == "image" else _VIDEO)
+def _parameter_ids(modules: list[nn.Module]) -> set[int]:
+    return {id(p) for m in modules for p in m.parameters()}
 
 
 def trainable_parameters(model: nn.Module, stage: str) -> list[tuple[str, nn.Parameter]]:
     """Set ``requires_grad`` for ``stage`` and return the trained ``(name, parameter)`` pairs."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
+    parts = stage_modules(model)
+    video = _parameter_ids(parts["video"])
+    trains = {
+        "full": lambda p: True,
+        "spatial": lambda p: id(p) not in video,
+        "video": lambda p: id(p) in video,
+        "image": lambda p, image=_parameter_ids(parts["image"]): id(p) in image,
+    }[stage]
     chosen = []
     for name, p in model.named_parameters():
-        on = _trains(name, stage)
+        on = trains(p)
         p.requires_grad_(on)
         if on:
             chosen.append((name, p))

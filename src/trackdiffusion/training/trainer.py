@@ -8,6 +8,7 @@ exported as a pipeline checkpoint in ``<output_dir>/final`` (EMA weights when EM
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from torch.utils.data import DataLoader
 
 from ..tracklets.loader import ClipDataset
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
-from .components import build_unet, latent_layout, load_prompt_encoder, load_vae, noise_scheduler
+from .components import build_unet, latent_layout, load_prompt_encoder, load_vae, noise_scheduler, vae_path
 from .config import TrainConfig
 from .data import LatentCache, StepBatches, TrainingWindows, collate_windows
 from .export import save_pipeline
@@ -28,12 +29,14 @@ from .objective import diffusion_loss
 from .progress_log import LossLog, progress_bar
 from .stages import trainable_parameters, uses_temporal_layers
 
+CACHE_DIR = "latent_cache"
+
 
 def train(cfg: TrainConfig, progress: bool = True) -> Path:
     """Run (or resume) the training described by ``cfg``; return the exported checkpoint folder."""
     out = Path(cfg.output_dir)
     acc = Accelerator(gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-                      mixed_precision=cfg.mixed_precision)
+                      mixed_precision=resolve_mixed_precision(cfg.mixed_precision))
     if acc.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         cfg.save(out / "config.json")
@@ -41,28 +44,28 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
 
     prompts = load_prompt_encoder(cfg)
     prompts.text_encoder.to(acc.device)
-    vae = load_vae(cfg.model.vae)
+    vae = load_vae(vae_path(cfg))
     if vae is not None:
         vae.to(acc.device)
     unet = build_unet(cfg, prompts.dim, *latent_layout(vae))
     if cfg.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
     params = [p for _, p in trainable_parameters(unet, cfg.stage)]
-    scheduler = noise_scheduler(cfg.diffusion)
+    scheduler = noise_scheduler(cfg)
 
     clips = ClipDataset.from_dir(cfg.data.path, num_frames=cfg.data.num_frames, stride=cfg.data.stride,
                                  width=cfg.data.width, height=cfg.data.height, seed=cfg.seed,
                                  **({"captions": cfg.data.captions} if cfg.data.captions else {}))
     cache = None
     if cfg.data.cache_latents:
-        key = LatentCache.key(clips, cfg.model.vae, cfg.data.path)
+        key = LatentCache.key(clips, vae_path(cfg), cfg.data.path)
         with progress_bar(not (progress and acc.is_main_process)) as bar:
-            task = bar.add_task("encoding clips", total=len(clips), info="")
-            if acc.is_main_process:
-                cache = LatentCache.load_or_build(out / "latent_cache.pt", key, clips, vae, lambda: bar.advance(task))
-            acc.wait_for_everyone()
-            if not acc.is_main_process:
-                cache = LatentCache.load_or_build(out / "latent_cache.pt", key, clips, vae)
+            mine = len(clips.clips[acc.process_index::acc.num_processes])
+            task = bar.add_task("encoding clips", total=mine, info="")
+            LatentCache.build_shard(out / CACHE_DIR, key, clips, vae, acc.process_index, acc.num_processes,
+                                    lambda: bar.advance(task))
+        acc.wait_for_everyone()
+        cache = LatentCache.open(out / CACHE_DIR, key, acc.num_processes)
     windows = TrainingWindows(clips, cache)
 
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=cfg.adam_betas, weight_decay=cfg.weight_decay)
@@ -76,10 +79,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         ema.to(acc.device)
         acc.register_for_checkpointing(ema)
 
-    step = 0
+    step, running = 0, []
     resume = latest_checkpoint(out)
     if resume is not None:
-        step = load_checkpoint(acc, resume)["step"]
+        state = load_checkpoint(acc, resume)
+        # the losses of the logging window the checkpoint fell in, so its logged mean is the same
+        step, running = state["step"], state.get("running_loss", [])
         acc.print(f"resumed from {resume} at step {step}")
     log = LossLog(out, resume_step=step) if acc.is_main_process else None
     sampler = StepBatches(windows, cfg.batch_size, cfg.seed, acc.process_index, step, cfg.max_steps,
@@ -88,7 +93,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     base = acc.unwrap_model(unet)
     temporal, bank = uses_temporal_layers(cfg.stage), base.location_tokens.bank_size
     unet.train()
-    micro, running, t0 = 0, [], time.perf_counter()
+    micro, timed, t0 = 0, 0, time.perf_counter()
     with progress_bar(not (progress and acc.is_main_process)) as bar:
         task = bar.add_task(f"training ({cfg.stage})", total=cfg.max_steps, completed=step, info="")
         for batch in loader:
@@ -107,6 +112,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
                 lr_schedule.step()
                 optimizer.zero_grad(set_to_none=True)
             running.append(acc.gather(loss.detach()[None]).mean().item())
+            timed += 1
             micro += 1
             if not acc.sync_gradients:
                 continue
@@ -115,18 +121,35 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             if ema is not None:
                 ema.step(params)
             if step % cfg.log_every == 0 or step == cfg.max_steps:
-                rate = len(running) / cfg.gradient_accumulation_steps / (time.perf_counter() - t0)
+                # after a resume the window's earlier steps ran before the restart: rate from the timed ones
+                rate = timed / cfg.gradient_accumulation_steps / (time.perf_counter() - t0)
                 mean = sum(running) / len(running)
                 if log is not None:
                     log.append(step, mean, lr_schedule.get_last_lr()[0], rate)
                 bar.update(task, info=f"loss {mean:.4f}  {rate:.2f} it/s")
-                running, t0 = [], time.perf_counter()
+                running, timed, t0 = [], 0, time.perf_counter()
             bar.update(task, completed=step)
             if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
-                save_checkpoint(acc, out, step, {"config": cfg.to_dict()}, cfg.keep_last)
+                save_checkpoint(acc, out, step, {"config": cfg.to_dict(), "running_loss": running}, cfg.keep_last)
                 if log is not None:
                     log.plot(f"{cfg.stage} stage")
     return _export(cfg, acc, base, ema, params, vae, prompts, out)
+
+
+def resolve_mixed_precision(configured: str | None, launcher: str | None = None) -> str | None:
+    """The mixed precision to run with: the config's, else the launcher's.
+
+    ``accelerate launch`` always exports ``ACCELERATE_MIXED_PRECISION`` (``"no"`` when not asked),
+    so a launcher's ``no`` is not a request and the config's value stands; a launcher's fp16/bf16
+    that the config contradicts is an error rather than silently overridden either way.
+    """
+    launcher = os.environ.get("ACCELERATE_MIXED_PRECISION") if launcher is None else launcher
+    if configured is None:
+        return None  # Accelerator reads the launcher's setting itself
+    if launcher not in (None, "", "no", configured):
+        raise ValueError(f"mixed_precision: the config says {configured!r} but the launcher asks for {launcher!r} "
+                         "(accelerate launch --mixed_precision); set the config's to null to use the launcher's")
+    return configured
 
 
 def _to_latents(batch: dict, vae, device) -> dict:

@@ -1,0 +1,113 @@
+"""Pipeline folders: ModelScope's text-to-video layout in, standard diffusers folders out, old checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from diffusers import DDIMScheduler, DiffusionPipeline, DPMSolverMultistepScheduler, TextToVideoSDPipeline
+from typer.testing import CliRunner
+
+from trackdiffusion.assets import DEFAULT_CHECKPOINT
+from trackdiffusion.cli.main import app
+from trackdiffusion.pipelines import TrackDiffusionPipeline
+
+from ..tiny_modelscope import TEXT_DIM, write_tiny_text_to_video
+from .conftest import make_clip
+
+TRACK = dict(location_mlp_dim=16, enhancer_dim=16, trajectory_dim=16, identity_bank_size=8)
+
+
+@pytest.fixture(scope="module")
+def modelscope(tmp_path_factory):
+    return write_tiny_text_to_video(tmp_path_factory.mktemp("modelscope"))
+
+
+def _frames(pipe, seed=0, **kw):
+    pipe.set_progress_bar_config(disable=True)
+    return pipe("a red circle on a grey background", make_clip(T=3), num_inference_steps=3, height=16, width=16,
+                guidance_scale=5.0, generator=torch.Generator().manual_seed(seed), output_type="pt", **kw).frames
+
+
+def test_text_to_video_folder_loads_as_the_base_model_plus_identity_tracklet_modules(modelscope):
+    pipe = TrackDiffusionPipeline.from_pretrained(modelscope, track_options=TRACK)
+    assert pipe.unet.config.category_embed_dim == TEXT_DIM and pipe.unet.config.identity_bank_size == 8
+    # the base model's conventions: 77 CLIP tokens without an attention mask, its noise schedule
+    assert pipe.prompt_encoder.max_length == 77 and not pipe.prompt_encoder.use_attention_mask
+    ddim = DDIMScheduler.from_pretrained(modelscope / "scheduler")
+    assert isinstance(pipe.scheduler, DPMSolverMultistepScheduler)
+    assert pipe.scheduler.config.beta_schedule == "scaled_linear"
+    torch.testing.assert_close(pipe.scheduler.betas, ddim.betas, rtol=0, atol=0)
+    # with its gates at their initial value, the pipeline is diffusers' text-to-video pipeline
+    base = TextToVideoSDPipeline.from_pretrained(modelscope)
+    base.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config)
+    base.set_progress_bar_config(disable=True)
+    ref = base("a red circle on a grey background", num_frames=3, height=16, width=16, num_inference_steps=3,
+               guidance_scale=5.0, generator=torch.Generator().manual_seed(0), output_type="pt").frames
+    ours = _frames(pipe)
+    assert ours.shape == ref.shape == (1, 3, 3, 16, 16)
+    assert (ours * 0.5 + 0.5 - ref).abs().max() <= 1e-5
+
+
+def test_save_pretrained_writes_a_diffusers_folder_that_both_loaders_read(modelscope, tmp_path):
+    pipe = TrackDiffusionPipeline.from_pretrained(modelscope, track_options=TRACK)
+    with torch.no_grad():  # a trained model: open gates, so the tracklet modules matter
+        for name, p in pipe.unet.named_parameters():
+            if name.endswith(("alpha_attn", "alpha_dense", "gamma_attn", "gamma_dense")):
+                p.fill_(0.5)
+    pipe.save_pretrained(tmp_path / "ours")
+    index = json.loads((tmp_path / "ours" / "model_index.json").read_text())
+    assert index["_class_name"] == ["pipeline_trackdiffusion", "TrackDiffusionPipeline"]
+    assert index["unet"] == ["trackdiffusion.models.unet", "TrackDiffusionUNet"]
+    assert index["text_encoder"] == ["transformers", "CLIPTextModel"] and index["text_max_length"] == 77
+    for part in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+        assert (tmp_path / "ours" / part).is_dir()
+    expected = _frames(pipe)
+    ours = TrackDiffusionPipeline.from_pretrained(tmp_path / "ours")
+    assert torch.equal(_frames(ours), expected)
+    generic = DiffusionPipeline.from_pretrained(tmp_path / "ours", trust_remote_code=True)
+    assert type(generic) is TrackDiffusionPipeline
+    assert torch.equal(_frames(generic), expected)
+    with pytest.raises(ValueError, match="track_options apply to text-to-video base models only"):
+        TrackDiffusionPipeline.from_pretrained(tmp_path / "ours", track_options=TRACK)
+
+
+def test_dtype_and_device_on_load_and_with_to(modelscope):
+    pipe = TrackDiffusionPipeline.from_pretrained(modelscope, torch_dtype=torch.bfloat16, device="cpu",
+                                                  track_options=TRACK)
+    for module in (pipe.unet, pipe.vae, pipe.text_encoder):
+        assert {p.dtype for p in module.parameters()} == {torch.bfloat16}
+    frames = _frames(pipe)
+    assert frames.dtype == torch.float32 and torch.isfinite(frames).all()
+    pipe.to("cpu", torch.float32)
+    assert pipe.unet.dtype == pipe.text_encoder.dtype == torch.float32
+    reference = _frames(TrackDiffusionPipeline.from_pretrained(modelscope, track_options=TRACK))
+    # bf16 weights rounded once, float32 arithmetic after: close to the float32 model
+    assert (_frames(pipe) - reference).abs().mean() <= 0.05
+
+
+def test_old_checkpoint_loads_and_converts_in_one_command(tmp_path):
+    old = TrackDiffusionPipeline.from_pretrained(DEFAULT_CHECKPOINT)
+    assert old.prompt_encoder.max_length == 40 and old.vae is not None
+    for args in ([], ["--fp16"]):
+        result = CliRunner().invoke(app, ["convert-checkpoint", str(DEFAULT_CHECKPOINT), str(tmp_path / f"new{args}"), *args])
+        assert result.exit_code == 0, result.output
+        new = TrackDiffusionPipeline.from_pretrained(tmp_path / f"new{args}")
+        assert new.prompt_encoder.max_length == 40
+        for a, b in zip(old.unet.state_dict().values(), new.unet.state_dict().values()):
+            assert torch.equal(a, b)  # the shipped weights are fp16 already: exact either way
+    clip = make_clip(T=2)
+    kw = dict(num_inference_steps=2, height=64, width=64, output_type="np")
+    new = TrackDiffusionPipeline.from_pretrained(tmp_path / "new[]")  # float32 text encoder, as the bundled one
+    for p in (old, new):
+        p.set_progress_bar_config(disable=True)
+    assert np.array_equal(old("a video", clip, generator=torch.Generator().manual_seed(0), **kw).frames,
+                          new("a video", clip, generator=torch.Generator().manual_seed(0), **kw).frames)
+
+
+def test_a_folder_of_another_pipeline_is_named(tmp_path):
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    with pytest.raises(ValueError, match="StableDiffusionPipeline"):
+        TrackDiffusionPipeline.from_pretrained(tmp_path)
