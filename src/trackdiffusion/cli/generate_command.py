@@ -36,7 +36,7 @@ def read_input(tracklets: Path, width: Optional[int], height: Optional[int]):
         return read_tracklets(tracklets)
     fmt = detect_format(tracklets)
     if "width" not in inspect.signature(FORMATS[fmt].read).parameters:
-        raise typer.BadParameter(f"{tracklets} is {fmt}, which stores each video's frame size; --width/--height "
+        raise ValueError(f"{tracklets} is {fmt}, which stores each video's frame size; --width/--height "
                                  "apply to formats that do not (mot, got10k, bdd)")
     return read_tracklets(tracklets, fmt, width=width, height=height)
 
@@ -132,7 +132,7 @@ def _run(tracklets, out, checkpoint, options, limit, input_size, output, device,
     from ..pipelines.sharding import resolve_shard, wait_for_all
     from ..tracklets.augment import read_augmentations
 
-    shard = resolve_shard(*shard_flags)
+    shard = resolve_shard(*shard_flags, cpu=device == "cpu" or (device is None and not torch.cuda.is_available()))
     dataset = read_input(tracklets, *input_size)
     if limit is not None:
         dataset.clips = dataset.clips[:limit]
@@ -161,9 +161,9 @@ def _run(tracklets, out, checkpoint, options, limit, input_size, output, device,
         _say(f"{len(stale)} clip(s) in {out} were made differently and are regenerated "
              f"(e.g. {first[0]!r}: {', '.join(first[1])})")
     if todo:
-        pipe = TrackDiffusionPipeline.from_checkpoint(checkpoint)
-        target = device or str(_default_device())
-        pipe = pipe.to(target, getattr(torch, dtype))
+        # Loaded in the asked precision (a cast after loading would bypass diffusers' fp32 keep-list).
+        pipe = TrackDiffusionPipeline.from_checkpoint(checkpoint, torch_dtype=getattr(torch, dtype))
+        pipe = pipe.to(device or str(_default_device()))
         pipe.set_progress_bar_config(disable=True)
         with Progress(disable=quiet, console=console) as bar:
             task = bar.add_task(f"shard {shard.index + 1}/{shard.count}" if shard.count > 1 else "generating",

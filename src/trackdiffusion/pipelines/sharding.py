@@ -39,14 +39,16 @@ class Shard:
         return [item for i, item in enumerate(items) if self.owns(i)]
 
 
-def resolve_shard(num_shards: int | None, shard: int | None) -> Shard:
+def resolve_shard(num_shards: int | None, shard: int | None, cpu: bool = False) -> Shard:
     """The shard of this process: explicit flags, else the ``accelerate launch`` process, else all.
 
     Both at once would be ambiguous (which of K x N shards is this?), so that is refused.
+    ``cpu``: the processes run on CPUs (accelerate then joins them with gloo; without it,
+    processes launched on a machine without GPUs would each think they are alone).
     """
     from accelerate import PartialState
 
-    state = PartialState()
+    state = PartialState(cpu=cpu)
     if (num_shards is None) != (shard is None):
         raise ValueError("pass --num-shards and --shard together (e.g. --num-shards 8 --shard $SLURM_ARRAY_TASK_ID)")
     if num_shards is not None:
