@@ -181,3 +181,32 @@ def test_bad_shard_flags_are_refused():
         Shard(2, 2)
     with pytest.raises(ValueError, match="--num-shards must be >= 1"):
         Shard(0, 0)
+
+
+class _Verifier:
+    """Fails every attempt of instance ``stubborn``; passes the rest on the second attempt."""
+
+    def __init__(self, stubborn: int):
+        self.stubborn, self.seen = stubborn, {}
+
+    def settings(self) -> dict:
+        return {"fake": self.stubborn}
+
+    def check(self, frames, labels) -> dict:
+        n = self.seen[labels.name] = self.seen.get(labels.name, 0) + 1
+        failed = [i.id for i in labels.instances if i.id == self.stubborn or n == 1]
+        return {"passed": not failed, "failed_instances": failed}
+
+
+def test_verify_retries_with_new_seeds_and_marks_instances_that_still_fail_as_ignore(pipe, tmp_path):
+    clip = make_clip("two", T=3, width=64, height=64)
+    data = TrackletDataset([clip], clip.categories)
+    settings = GenerationSettings(**{**FAST, "max_retries": 2})
+    labels = generate_dataset(pipe, data, tmp_path / "gen", settings, verifier=_Verifier(stubborn=9))
+    assert [(i.id, i.iscrowd) for i in labels.clip("two").instances] == [(7, False), (9, True)]
+    record = json.loads((tmp_path / "gen" / "manifest.jsonl").read_text())
+    seeds = [a["seed"] for a in record["verification"]["attempts"]]
+    assert seeds == [0, 1_000_003, 2_000_006] and record["seed"] == 2_000_006
+    assert record["verification"]["passed"] is False and record["fingerprint"]["verify"] == {"fake": 9}
+    ytvis = read_tracklets(tmp_path / "gen" / "ytvis.json")
+    assert [i.iscrowd for i in ytvis.clips[0].instances] == [False, True]
