@@ -73,6 +73,10 @@ def write_clip_atomically(out: Path, name: str, write: Callable[[Path], None]) -
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    try:
+        partial_root.rmdir()  # empty now; a folder per clip ever written would pile up otherwise
+    except OSError:
+        pass
     return final
 
 
