@@ -129,7 +129,7 @@ def _run(tracklets, out, checkpoint, options, limit, input_size, output, device,
     from ..pipelines.fingerprint import checkpoint_hash
     from ..pipelines.generation import (GenerationSettings, ModelInfo, check_jobs, compare_with_disk, generate_shard,
                                         plan_jobs, refuse_mismatches, write_plan, write_sheet)
-    from ..pipelines.sharding import resolve_shard, wait_for_all
+    from ..pipelines.sharding import resolve_shard, wait_until
     from ..tracklets.augment import read_augmentations
 
     shard = resolve_shard(*shard_flags, cpu=device == "cpu" or (device is None and not torch.cuda.is_available()))
@@ -172,11 +172,12 @@ def _run(tracklets, out, checkpoint, options, limit, input_size, output, device,
     mine = len(shard.select(jobs))
     _say(f"shard {shard.index}/{shard.count}: {len(todo)} clip(s) generated, {mine - len(todo)} already done"
          if shard.count > 1 else f"{len(todo)} clip(s) generated, {mine - len(todo)} already done")
+    plan = clip_store.read_plan(out)
     if shard.distributed:
-        wait_for_all()
         if shard.index != 0:
             return
-    _, missing = clip_store.status(out, clip_store.read_plan(out))
+        wait_until(lambda: not clip_store.status(out, plan)[1])
+    _, missing = clip_store.status(out, plan)
     if missing:
         _say(f"{len(missing)} clip(s) of other shards are not done yet; the last shard to finish merges "
              f"(or run `trackdiffusion generate --merge {out}`)")

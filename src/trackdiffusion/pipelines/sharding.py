@@ -9,8 +9,9 @@ schedulers) or from ``accelerate launch`` (process index / count of accelerate's
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -59,8 +60,13 @@ def resolve_shard(num_shards: int | None, shard: int | None, cpu: bool = False) 
     return Shard(state.process_index, state.num_processes, distributed=state.num_processes > 1)
 
 
-def wait_for_all() -> None:
-    """Block until every ``accelerate launch`` process reaches this point."""
-    from accelerate import PartialState
+def wait_until(done: Callable[[], bool], poll_seconds: float = 2.0) -> None:
+    """Poll ``done`` until it is true.
 
-    PartialState().wait_for_everyone()
+    Rank 0 waits for the other processes' clips on disk rather than at a collective barrier: a
+    barrier times out after the process group's timeout (30 min by default), and shards of a
+    resumed run can finish hours apart. If another process fails, ``accelerate launch`` (torchrun)
+    stops every process, so this never waits for a dead shard.
+    """
+    while not done():
+        time.sleep(poll_seconds)
