@@ -210,6 +210,9 @@ def test_verify_retries_with_new_seeds_and_marks_instances_that_still_fail_as_ig
     assert record["verification"]["passed"] is False and record["fingerprint"]["verify"] == {"fake": 9}
     ytvis = read_tracklets(tmp_path / "gen" / "ytvis.json")
     assert [i.iscrowd for i in ytvis.clips[0].instances] == [False, True]
+    mot = read_tracklets(tmp_path / "gen" / "mot").clip("two")
+    assert mot.instance(9).attributes["mot_conf"][mot.instance(9).present].tolist() == [0.0, 0.0]
+    assert mot.instance(7).attributes["mot_conf"][mot.instance(7).present].tolist() == [1.0, 1.0, 1.0]
 
 
 def test_other_tracklets_under_the_same_clip_names_are_regenerated(pipe, tiny_world, tmp_path, monkeypatch):

@@ -26,6 +26,8 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from ..tracklets import Clip, TrackletDataset
 from ..tracklets.formats import cocovid, mot, ytvis
 from ..tracklets.formats.common import dir_name
@@ -159,7 +161,7 @@ def merge(out: str | Path, sheet: Callable[[TrackletDataset, Path], None] | None
     staging.mkdir(parents=True)
     cocovid.write(labels, staging / cocovid.DEFAULT_NAME)
     ytvis.write(labels, staging / ytvis.DEFAULT_NAME)
-    mot.write(labels, staging / "mot")
+    mot.write(_crowd_as_mot_ignore(labels), staging / "mot")
     save_captions({c.name: c.caption or "" for c in clips}, staging / CAPTIONS_FILE)
     (staging / MANIFEST_FILE).write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
     meta = {"settings": plan["settings"], "clips": len(clips), "width": plan["width"], "height": plan["height"],
@@ -175,6 +177,17 @@ def merge(out: str | Path, sheet: Callable[[TrackletDataset, Path], None] | None
     if sheet is not None:
         sheet(labels, out)
     return labels
+
+
+def _crowd_as_mot_ignore(labels: TrackletDataset) -> TrackletDataset:
+    """MOTChallenge has no crowd flag; its ignore boxes are rows with ``conf == 0``."""
+    out = TrackletDataset([c.copy() for c in labels.clips], labels.categories, labels.source, labels.image_root)
+    for clip in out.clips:
+        clip.categories = labels.categories
+        for inst in clip.instances:
+            if inst.iscrowd:
+                inst.attributes["mot_conf"] = np.zeros(clip.num_frames)
+    return out
 
 
 def write_label_shard(clip: Clip, folder: Path) -> None:
