@@ -1,4 +1,4 @@
-"""``train``, ``train-vae``, ``export`` and ``generate``: the diffusion model from the command line."""
+"""``train``, ``train-vae`` and ``export``: the diffusion model from the command line (``generate``: generate_command)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import List, Optional
 import typer
 import yaml
 from rich.console import Console
-from rich.progress import Progress
 
 from .app import app
 
@@ -86,40 +85,3 @@ def export(
 
     path = export_run(run, out, step=step, ema=ema, dtype=torch.float16 if fp16 else None)
     console.print(f"pipeline checkpoint: {path}")
-
-
-@app.command()
-def generate(
-    tracklets: Path = typer.Option(..., "--tracklets", help="Tracklets in any supported format, or a split folder."),
-    out: Path = typer.Option(..., "--out", help="Output folder (videos, frames, overlays, labels)."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Pipeline checkpoint [default: the shipped one]."),
-    steps: int = typer.Option(50, "--steps", help="Denoising steps."),
-    guidance: float = typer.Option(5.0, "--guidance", help="Classifier-free guidance scale."),
-    box_guidance: Optional[float] = typer.Option(None, "--box-guidance", help="Separate box guidance scale."),
-    seed: int = typer.Option(0, "--seed", help="Clip i uses seed + i."),
-    prompt: Optional[str] = typer.Option(None, "--prompt", help="One prompt for every clip [default: captions]."),
-    frames: Optional[int] = typer.Option(None, "--frames", help="Use the first T frames of each clip."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first K clips."),
-    quiet: bool = typer.Option(False, "--quiet"),
-) -> None:
-    """Generate a video per clip, with overlays and labels (CocoVID, YouTube-VIS, MOT)."""
-    from ..assets import DEFAULT_CHECKPOINT, require
-    from ..pipelines import TrackDiffusionPipeline
-    from ..pipelines.generation import GenerationSettings, generate_dataset
-    from ..tracklets.captions import load_captions
-    from ..tracklets.formats import read_tracklets
-    from ..tracklets.loader import CAPTIONS_FILE
-
-    dataset = read_tracklets(tracklets)
-    if limit is not None:
-        dataset.clips = dataset.clips[:limit]
-    caption_file = (tracklets if tracklets.is_dir() else tracklets.parent) / CAPTIONS_FILE
-    captions = load_captions(caption_file) if caption_file.is_file() else None
-    pipe = TrackDiffusionPipeline.from_checkpoint(checkpoint or require(DEFAULT_CHECKPOINT, "the shipped checkpoint"))
-    pipe.set_progress_bar_config(disable=True)
-    settings = GenerationSettings(steps=steps, guidance=guidance, box_guidance=box_guidance, seed=seed,
-                                  prompt=prompt, num_frames=frames)
-    with Progress(disable=quiet, console=console) as bar:
-        task = bar.add_task("generating", total=len(dataset))
-        labels = generate_dataset(pipe, dataset, out, settings, captions, progress=lambda _: bar.advance(task))
-    console.print(f"wrote {len(labels)} clips to {out} (contact sheet: {out / 'contact_sheet.png'})")
