@@ -83,7 +83,7 @@ def test_frame_size_problems_do_not_crash():
         b = builder(width=width, height=height)
         b.add_box(1, 0, [1, 1, 2, 2], 1, "r")
         clip = b.build()
-        assert messages(b) == [f"f.json: videos[0]: frame size must be positive integers, got width={width!r} "
+        assert messages(b) == [f"f.json: videos[0]: frame size must be integers in 1..1048576, got width={width!r} "
                                "height=50"]
         assert len(clip.instances) == 1
 

@@ -149,3 +149,19 @@ def test_mots_and_vot_polygons_are_refused_by_name(tmp_path):
     vot.mkdir()
     (vot / "groundtruth.txt").write_text("1,1,10,1,10,10,1,10\n")
     assert "groundtruth.txt: line 1: a VOT polygon (x1,y1,...,x4,y4)" in problems(vot, width=64, height=64)
+
+
+def test_bad_text_bytes_folders_conf_columns_and_sizes_are_named(tmp_path):
+    seq = mot_sequence(tmp_path, "1,1,10,10,5,5,1,1,1\n")
+    (seq / "gt" / "gt.txt").write_bytes(b"1,1,10,10,5,5,1,1,1\n2,1,10,10,5,5,\xff,1,1\n")
+    assert "SEQ/gt/gt.txt: line 2 (byte 34): not UTF-8 text" in problems(seq)
+    (seq / "gt" / "gt.txt").write_text("1,1,10,10,5,5,nan,1,1\n2,1,10,10,5,5,1,1,1,-1,-1,-1\n")
+    text = problems(seq)
+    assert "line 1: conf: conf nan is not a finite number" in text and "line 2: 12 columns where line 1 has 9" in text
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname=SEQ\nseqLength=3\nimWidth=100000000000000000000\nimHeight=50\n"
+                                     "frameRate=-8\n")
+    (seq / "gt" / "gt.txt").write_text("1,1,10,10,5,5,1,1,1\n")
+    text = problems(seq)
+    assert "frame size must be integers in 1..1048576" in text and "fps -8.0 is not a positive number" in text
+    (tmp_path / "x.json").mkdir()
+    assert "x.json: a folder, where a file is expected" in problems(tmp_path / "x.json", format="ytvis")

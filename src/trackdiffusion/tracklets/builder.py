@@ -18,6 +18,10 @@ from .clip import Clip, Instance, box_problems
 from .errors import Problem, TrackletError
 
 
+MAX_SIZE = 2**20  # frame width / height in pixels
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 @dataclass
 class ProblemLog:
     """Problems found while reading one file."""
@@ -59,11 +63,15 @@ class ClipBuilder:
         self._rows: dict[int, dict[int, _Row]] = {}
         self._category: dict[int, int] = {}
         self._crowd: dict[int, bool] = {}
-        # A None or float size would end up in the clip: report it once here.
-        self._size_ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
+        # A None or float size would end up in the clip: report it once here. No camera makes a
+        # frame wider than MAX_SIZE; a 10**20 px frame would turn boxes into 1e-17 after normalising.
+        self._size_ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 < v <= MAX_SIZE
                             for v in (width, height))
         if not self._size_ok:
-            log.add(where, f"frame size must be positive integers, got width={width!r} height={height!r}")
+            log.add(where, f"frame size must be integers in 1..{MAX_SIZE}, got width={width!r} height={height!r}")
+        fps = clip_fields.get("fps")
+        if fps is not None and not (np.isfinite(fps) and fps > 0):
+            log.add(where, f"fps {fps} is not a positive number")
 
     def check_size(self, width, height, where: str) -> None:
         """Report a per-frame size (e.g. an image record) that differs from the clip's."""
@@ -83,6 +91,10 @@ class ClipBuilder:
         """
         def at(value: str) -> str:
             return f"{where}: {fields[value]}" if fields and value in fields else where
+
+        if not _INT64[0] <= instance_id <= _INT64[1]:
+            self.log.add(where, f"track id {instance_id} does not fit a 64-bit integer")
+            return
 
         box = np.asarray(xyxy, dtype=np.float64)
         if box.shape != (4,):

@@ -67,7 +67,14 @@ def read(path: str | Path, *, derive_missing_categories: bool = False) -> Trackl
     with_videos = "videos" in root.obj
     builders, frames = (_video_clips if with_videos else _image_clips)(root, images, categories, log)
     strings = TrackIds()
+    seen: dict[int, str] = {}
     for rec in annotations:
+        ann_id = rec.get("id", "int", None)
+        if ann_id is not None and ann_id in seen:
+            log.add(rec.at("id"), f"duplicate annotation id {ann_id} (also {seen[ann_id]})")
+            continue
+        if ann_id is not None:
+            seen[ann_id] = rec.where
         image_id = rec.get("image_id", "int")
         if image_id not in frames:
             log.add(rec.at("image_id"), f"no image with id {image_id}")

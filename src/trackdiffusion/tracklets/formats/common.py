@@ -135,12 +135,7 @@ def records(items: list, prefix: str) -> Iterator[Record]:
 
 def load_json(path: str | Path) -> Any:
     """Parse ``path``; a missing file or malformed JSON raises :class:`FormatError` with the location."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FormatError(str(path), "no such file") from None
-    except UnicodeDecodeError as err:
-        raise FormatError(f"{path}: byte {err.start}", "not UTF-8 text") from None
+    text = read_text(Path(path))
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -155,11 +150,36 @@ def _plain(value: Any) -> Any:
 
 
 def write_json(obj: Any, path: str | Path) -> None:
-    """Write ``obj`` as JSON; ``allow_nan=False`` because NaN is not JSON and other tools reject it."""
-    path = Path(path)
+    """Write ``obj`` as JSON; ``allow_nan=False`` because NaN is not JSON and other tools reject it.
+
+    The text goes to a temporary file renamed over ``path``: a failed write (a NaN, a full disk)
+    leaves no truncated file behind.
+    """
+    write_text(Path(path), json.dumps(obj, allow_nan=False, default=_plain))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        json.dump(obj, f, allow_nan=False, default=_plain)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of ``path``; a missing file, a folder or other bytes raise :class:`FormatError`."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FormatError(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise FormatError(str(path), "a folder, where a file is expected") from None
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[:err.start].count(b"\n") + 1
+        raise FormatError(f"{path}: line {line} (byte {err.start})", "not UTF-8 text") from None
 
 
 def json_file(path: str | Path, default_name: str) -> Path:
@@ -222,10 +242,7 @@ def parse_numbers(line: str, where: str) -> list[float]:
 
 def read_lines(path: Path) -> list[tuple[int, str]]:
     """The non-blank lines of a text file with their 1-based numbers (CRLF tolerated)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FormatError(str(path), "no such file") from None
+    text = read_text(path)
     return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 

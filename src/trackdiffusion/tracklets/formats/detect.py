@@ -48,7 +48,9 @@ def _json_format(path: Path) -> str:
         if "images" in data:
             return "cocovid"
         if "videos" in data:
-            return "ytvis"
+            first = next(iter(data.get("annotations") or []), {})
+            # CocoVID annotations point at images; without "images" the reader says so.
+            return "cocovid" if isinstance(first, dict) and "image_id" in first else "ytvis"
         if "track_bboxes" in data:
             raise FormatError(str(path), "mmtracking's raw results (track_bboxes) are not a tracklet format")
     raise FormatError(str(path), "JSON with neither 'images' (CocoVID), 'videos' (YouTube-VIS) nor a "

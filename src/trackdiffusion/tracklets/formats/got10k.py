@@ -34,7 +34,8 @@ from ..builder import ClipBuilder, ProblemLog
 from ..clip import Clip, Instance
 from ..dataset import TrackletDataset
 from ..errors import FormatError
-from .common import dir_name, finish_dataset, format_number, parse_numbers, read_lines, xywh_to_xyxy, xyxy_to_xywh
+from .common import (dir_name, finish_dataset, format_number, parse_numbers, read_lines, read_text, write_text,
+                     xywh_to_xyxy, xyxy_to_xywh)
 
 COVER_LEVELS = 8
 DEFAULT_CLASS = "object"
@@ -90,7 +91,7 @@ def write(dataset: TrackletDataset, path: str | Path) -> None:
             if clip.fps is not None:
                 meta["anno_fps"] = f"{format_number(clip.fps)}Hz"
             _write_sequence(seq, clip.num_frames, inst, meta)
-    (root / "list.txt").write_text("".join(f"{n}\n" for n in names), encoding="utf-8")
+    write_text(root / "list.txt", "".join(f"{n}\n" for n in names))
 
 
 def _sequences(path: Path) -> tuple[Path, list[Path]]:
@@ -183,7 +184,7 @@ def _meta(ini: Path) -> dict[str, str]:
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str
     try:
-        parser.read(ini, encoding="utf-8")
+        parser.read_string(read_text(ini), source=str(ini))
     except configparser.Error as err:
         raise FormatError(str(ini), f"malformed ini: {err.message}") from None
     if not parser.has_section("METAINFO"):
@@ -229,6 +230,5 @@ def _write_sequence(seq: Path, T: int, inst: Instance | None, meta: dict[str, st
         cut = np.nan_to_num(inst.attributes["cut_by_image"])
         files["cut_by_image.label"] = [str(int(c)) if p else "0" for c, p in zip(cut, present)]
     for file, lines in files.items():
-        (seq / file).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    (seq / "meta_info.ini").write_text(
-        "[METAINFO]\n" + "".join(f"{k}: {v}\n" for k, v in meta.items()), encoding="utf-8")
+        write_text(seq / file, "".join(f"{line}\n" for line in lines))
+    write_text(seq / "meta_info.ini", "[METAINFO]\n" + "".join(f"{k}: {v}\n" for k, v in meta.items()))

@@ -30,6 +30,7 @@ ground truth with :func:`read_results` and written with :func:`write_results`.
 from __future__ import annotations
 
 import configparser
+import math
 import warnings
 from pathlib import Path, PurePosixPath
 
@@ -38,7 +39,7 @@ from ..clip import Clip
 from ..dataset import TrackletDataset
 from ..errors import FormatError
 from .common import (dir_name, finish_dataset, format_number, frame_attributes, frame_value, parse_numbers,
-                     read_lines, xywh_to_xyxy, xyxy_to_xywh)
+                     read_lines, read_text, write_text, xywh_to_xyxy, xyxy_to_xywh)
 
 #: MOTChallenge class ids (MOT16/17/20, as TrackEval names them).
 MOT_CLASSES = {1: "pedestrian", 2: "person_on_vehicle", 3: "car", 4: "bicycle", 5: "motorbike",
@@ -82,7 +83,10 @@ def read(path: str | Path, *, width: int | None = None, height: int | None = Non
             continue
         gt = seq if seq.is_file() else seq / "gt" / "gt.txt"
         name = info.get("name", gt.stem if seq.is_file() else seq.name)
-        builder = ClipBuilder(log, name, size[0], size[1], _value(info, "seqLength", ini, int), table, str(gt),
+        length = _value(info, "seqLength", ini, int)
+        if length is not None and length < 1:
+            raise FormatError(f"{ini}: [Sequence]: seqLength", f"{length} frames; a sequence has at least 1")
+        builder = ClipBuilder(log, name, size[0], size[1], length, table, str(gt),
                               fps=_value(info, "frameRate", ini, float))
         _add_rows(builder, gt, results=False, derived=derived)
         clip = _finish_clip(builder)
@@ -106,9 +110,7 @@ def write(dataset: TrackletDataset, path: str | Path) -> None:
     """
     folders = dataset.info.get("mot_folders", {})
     if any(MOT_CLASSES.get(cid) != name for cid, name in dataset.categories.items()):
-        Path(path).mkdir(parents=True, exist_ok=True)
-        (Path(path) / CLASS_TABLE).write_text(
-            "".join(f"{cid},{name}\n" for cid, name in sorted(dataset.categories.items())), encoding="utf-8")
+        write_text(Path(path) / CLASS_TABLE, "".join(f"{cid},{name}\n" for cid, name in sorted(dataset.categories.items())))
     for clip in dataset.clips:
         seq = Path(path) / folders.get(clip.name, dir_name(clip.name))
         _write_rows(clip, seq / "gt" / "gt.txt", results=False)
@@ -118,7 +120,7 @@ def write(dataset: TrackletDataset, path: str | Path) -> None:
             lines.append(f"frameRate={format_number(clip.fps)}")
         lines += [f"seqLength={clip.num_frames}", f"imWidth={clip.width}", f"imHeight={clip.height}",
                   f"imExt={im_ext}"]
-        (seq / "seqinfo.ini").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_text(seq / "seqinfo.ini", "\n".join(lines) + "\n")
 
 
 def read_results(path: str | Path, reference: TrackletDataset) -> TrackletDataset:
@@ -170,6 +172,9 @@ def _sequences(path: Path) -> tuple[Path, list[Path]]:
     if (path / "gt" / "gt.txt").is_file():
         return path.parent, [path]
     if path.is_dir():
+        odd = sorted(p / "gt" / "gt.txt" for p in path.iterdir() if (p / "gt" / "gt.txt").is_dir())
+        if odd:  # a sequence that would vanish from the split without a word
+            raise FormatError(str(odd[0]), "a folder, where the sequence's ground-truth file is expected")
         seqs = sorted(p for p in path.iterdir() if (p / "gt" / "gt.txt").is_file())
         if seqs:
             return path, seqs
@@ -195,7 +200,7 @@ def _seqinfo(ini: Path) -> dict[str, str]:
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # keys are camelCase (imWidth)
     try:
-        parser.read(ini, encoding="utf-8")
+        parser.read_string(read_text(ini), source=str(ini))
     except configparser.Error as err:
         raise FormatError(str(ini), f"malformed ini: {err.message}") from None
     if not parser.has_section("Sequence"):
@@ -220,6 +225,7 @@ def _add_rows(builder: ClipBuilder, file: Path, results: bool, derived: list[int
     Class ids >= 0 missing from the builder's table are named and listed in ``derived``
     when it is given, else left for the builder to report as unknown.
     """
+    columns = None
     for n, line in read_lines(file):
         where = f"{file}: line {n}"
         if "," not in line and len(line.split()) == 6:
@@ -228,10 +234,18 @@ def _add_rows(builder: ClipBuilder, file: Path, results: bool, derived: list[int
         v = parse_numbers(line, where)
         if len(v) < 6:
             raise FormatError(where, f"expected at least 6 columns (frame,id,x,y,w,h), got {len(v)}")
+        # The column count decides the layout (MOT15's world coordinates or class, visibility).
+        first = columns = columns or (len(v), n)
+        if not results and len(v) != first[0]:
+            builder.log.add(where, f"{len(v)} columns where line {first[1]} has {first[0]}")
+            continue
         if not (v[0].is_integer() and v[1].is_integer()):
             builder.log.add(f"{where}: frame,id", f"frame {v[0]} and id {v[1]} must be integers")
             continue
         frame, conf = int(v[0]), v[6] if len(v) > 6 else None
+        if conf is not None and not math.isfinite(conf):
+            builder.log.add(f"{where}: conf", f"conf {conf} is not a finite number")
+            continue
         T = builder.num_frames
         if frame < 1 or (T is not None and frame > T):
             builder.log.add(f"{where}: frame", f"frame {frame} out of range 1..{T or 'inf'}")
@@ -281,8 +295,7 @@ def _write_rows(clip: Clip, file: Path, results: bool) -> None:
                 tail = [inst.category_id, -1.0 if visibility is None else visibility]
             rows.append((t + 1, inst.id, *xyxy_to_xywh(inst.boxes[t]), conf, *tail))
     rows.sort(key=lambda row: row[:2])
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text("".join(",".join(map(format_number, row)) + "\n" for row in rows), encoding="utf-8")
+    write_text(file, "".join(",".join(map(format_number, row)) + "\n" for row in rows))
 
 
 def _image_pattern(clip: Clip) -> tuple[str, str]:
