@@ -34,6 +34,8 @@ def test_training_writes_checkpoints_curve_and_final_pipeline(tiny_world, tmp_pa
     assert [p.name for p in list_checkpoints(out)] == ["step-00000002", "step-00000004"]
     assert sorted(_losses(out)) == [1, 2, 3, 4]
     assert (out / "loss.png").stat().st_size > 0 and (out / "latent_cache" / "shard-00000-of-00001.safetensors").is_file()
+    last = list_checkpoints(out)[-1]
+    assert (last / "ema.safetensors").is_file() and not (last / "custom_checkpoint_0.pkl").exists()
     exported = export_run(out, tmp_path / "exported")  # the latest checkpoint's EMA weights = the final model
     a, b = _weights(out), load_file(exported / "unet" / "diffusion_pytorch_model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -52,8 +54,8 @@ def test_resume_after_a_killed_job_repeats_the_uninterrupted_run(tiny_world, tmp
     killed = tmp_path / "killed"
     real_save = trainer.save_checkpoint
 
-    def save_then_die(acc, out, step, state, keep_last):
-        path = real_save(acc, out, step, state, keep_last)
+    def save_then_die(acc, out, step, state, keep_last, **kw):
+        path = real_save(acc, out, step, state, keep_last, **kw)
         if step == 2:
             raise KeyboardInterrupt("job killed after the step-2 checkpoint")
         return path

@@ -36,8 +36,13 @@ def latest_checkpoint(output_dir: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
-def save_checkpoint(accelerator, output_dir: str | Path, step: int, state: dict, keep_last: int) -> Path:
-    """Write the checkpoint of ``step`` atomically and prune to the last ``keep_last``."""
+def save_checkpoint(accelerator, output_dir: str | Path, step: int, state: dict, keep_last: int,
+                    extra=None) -> Path:
+    """Write the checkpoint of ``step`` atomically and prune to the last ``keep_last``.
+
+    ``extra(folder)``, run on the main process, writes more files into the checkpoint before it
+    is complete (the EMA weights).
+    """
     final = checkpoint_dir(output_dir) / f"{PREFIX}{step:08d}"
     tmp = final.with_name(final.name + ".tmp")
     if accelerator.is_main_process:
@@ -46,6 +51,8 @@ def save_checkpoint(accelerator, output_dir: str | Path, step: int, state: dict,
     accelerator.save_state(str(tmp), safe_serialization=True)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        if extra is not None:
+            extra(tmp)
         (tmp / STATE_FILE).write_text(json.dumps({"step": step, **state}, indent=2) + "\n")
         if final.exists():  # re-saving the same step (e.g. after a resume at the very end)
             shutil.rmtree(final)

@@ -17,10 +17,8 @@ from ..pipelines import TrackDiffusionPipeline
 from .checkpointing import checkpoint_dir, latest_checkpoint
 from .components import build_unet, latent_layout, load_prompt_encoder, load_vae, noise_scheduler, sampling_scheduler, vae_path
 from .config import TrainConfig, load_config
+from .ema import load_ema
 from .stages import trainable_parameters
-
-EMA_FILE = "custom_checkpoint_0.pkl"  # accelerate's name for the first registered object (the EMA)
-
 
 def save_pipeline(cfg: TrainConfig, unet, vae, prompts, out: str | Path, dtype: torch.dtype | None = None) -> Path:
     """Write the pipeline checkpoint of a run's components."""
@@ -44,13 +42,9 @@ def export_run(run: str | Path, out: str | Path, step: int | None = None, ema: b
     unet = build_unet(cfg, prompts.dim, *latent_layout(vae))
     unet.load_state_dict(load_file(ckpt / "model.safetensors"))
     if ema:
-        if not (ckpt / EMA_FILE).is_file():
-            raise FileNotFoundError(f"{ckpt} has no EMA weights ({EMA_FILE}); export with ema=False")
-        shadow = torch.load(ckpt / EMA_FILE, weights_only=True)["shadow_params"]
-        params = [p for _, p in trainable_parameters(unet, cfg.stage)]
-        if len(shadow) != len(params):
-            raise ValueError(f"{ckpt}: {len(shadow)} EMA tensors for {len(params)} trained parameters")
+        trained = trainable_parameters(unet, cfg.stage)
+        shadow, _ = load_ema(ckpt, [n for n, _ in trained])
         with torch.no_grad():
-            for p, s in zip(params, shadow):
+            for (_, p), s in zip(trained, shadow):
                 p.copy_(s)
     return save_pipeline(cfg, unet.eval(), vae, prompts, out, dtype)

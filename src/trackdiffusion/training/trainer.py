@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from ..tracklets.loader import ClipDataset
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from .components import build_unet, latent_layout, load_prompt_encoder, load_vae, noise_scheduler, vae_path
 from .config import TrainConfig
+from .ema import restore_ema, save_ema
 from .data import LatentCache, StepBatches, TrainingWindows, collate_windows
 from .export import save_pipeline
 from .objective import diffusion_loss
@@ -50,7 +52,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     unet = build_unet(cfg, prompts.dim, *latent_layout(vae))
     if cfg.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
-    params = [p for _, p in trainable_parameters(unet, cfg.stage)]
+    trained = trainable_parameters(unet, cfg.stage)
+    names, params = [n for n, _ in trained], [p for _, p in trained]
     scheduler = noise_scheduler(cfg)
 
     clips = ClipDataset.from_dir(cfg.data.path, num_frames=cfg.data.num_frames, stride=cfg.data.stride,
@@ -77,7 +80,6 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     unet, optimizer, lr_schedule = acc.prepare(unet, optimizer, lr_schedule)
     if ema is not None:
         ema.to(acc.device)
-        acc.register_for_checkpointing(ema)
 
     step, running = 0, []
     resume = latest_checkpoint(out)
@@ -85,6 +87,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         state = load_checkpoint(acc, resume)
         # the losses of the logging window the checkpoint fell in, so its logged mean is the same
         step, running = state["step"], state.get("running_loss", [])
+        if ema is not None:
+            restore_ema(ema, names, resume)
         acc.print(f"resumed from {resume} at step {step}")
     log = LossLog(out, resume_step=step) if acc.is_main_process else None
     sampler = StepBatches(windows, cfg.batch_size, cfg.seed, acc.process_index, step, cfg.max_steps,
@@ -130,7 +134,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
                 running, timed, t0 = [], 0, time.perf_counter()
             bar.update(task, completed=step)
             if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
-                save_checkpoint(acc, out, step, {"config": cfg.to_dict(), "running_loss": running}, cfg.keep_last)
+                save_checkpoint(acc, out, step, {"config": cfg.to_dict(), "running_loss": running}, cfg.keep_last,
+                                extra=None if ema is None else partial(save_ema, ema, names))
                 if log is not None:
                     log.plot(f"{cfg.stage} stage")
     return _export(cfg, acc, base, ema, params, vae, prompts, out)
