@@ -31,7 +31,7 @@ FAST = ["--steps", "2", "--guidance", "1", "--frames", "3", "--size", "32x32", "
 @pytest.fixture
 def checkpoint(pipe, tmp_path):
     path = tmp_path / "ckpt"
-    pipe.save_checkpoint(path)
+    pipe.save_pretrained(path)
     return path
 
 

@@ -85,10 +85,10 @@ def test_two_stages_from_a_modelscope_folder_then_generation(tiny_world, modelsc
     moved = {n for n, p in base.unet.named_parameters() if not torch.equal(p.to(torch.bfloat16), trained[n])}
     assert any(".fuser." in n for n in moved) and any(".temp_convs." in n for n in moved)  # both stages trained
     result = CliRunner().invoke(app, ["generate", "--tracklets", str(tiny_world / "val"), "--out", str(tmp_path / "gen"),
-                                      "--checkpoint", str(stage2), "--steps", "2", "--limit", "1", "--frames", "3",
-                                      "--quiet"])
+                                      "--checkpoint", str(stage2), "--steps", "2", "--limit", "2", "--frames", "3",
+                                      "--batch-size", "2", "--device", "cpu", "--dtype", "bfloat16", "--quiet"])
     assert result.exit_code == 0, result.output
-    assert len(list((tmp_path / "gen" / "frames").iterdir())) == 1
+    assert len(list((tmp_path / "gen" / "clips").iterdir())) == 2
 
 
 @pytest.mark.parametrize("name", ["modelscope-ytvis", "modelscope-got10k"])

@@ -13,7 +13,7 @@ from ..pipelines.conftest import text_encoder, tiny_pipeline  # noqa: F401  (tex
 def tiny_checkpoint(tmp_path_factory, text_encoder):  # noqa: F811
     """A seeded random checkpoint making 32 x 32 frames, saved as the app loads it."""
     path = tmp_path_factory.mktemp("checkpoint")
-    tiny_pipeline(text_encoder).save_checkpoint(path, text_encoder="minilm")
+    tiny_pipeline(text_encoder).save_pretrained(path)
     return path
 
 
