@@ -127,10 +127,12 @@ def test_two_clicks_on_the_canvas_set_the_box_corners(page):
     page.get_by_role("tab", name="Draw").click()
     canvas = page.locator("#canvas img")
     size = canvas.bounding_box()
+    # each click waits for its answer: a click while the last one is pending would be dropped
+    filled = "n => !['', '0'].includes(document.querySelector(`#box-${n} input`).value)"
     canvas.click(position={"x": size["width"] * 0.25, "y": size["height"] * 0.5})
-    page.wait_for_function("() => document.querySelector('#box-x0 input').value !== ''")
+    page.wait_for_function(filled, arg="y0")
     canvas.click(position={"x": size["width"] * 0.75, "y": size["height"] * 0.75})
-    page.wait_for_function("() => document.querySelector('#box-y1 input').value !== ''")
+    page.wait_for_function(filled, arg="y1")
     corners = [float(page.locator(f"#box-{n} input").input_value()) for n in ("x0", "y0", "x1", "y1")]
     assert np.allclose(corners, [8, 16, 24, 24], atol=1)
 
