@@ -41,7 +41,7 @@ def test_generate_writes_videos_overlays_labels_and_manifest(pipe, tiny_world, t
     for path in ("cocovid.json", "ytvis.json", "captions.json", "contact_sheet.png", "generation.json"):
         assert (out / path).is_file(), path
     assert not list((out / ".partial").rglob("*.png"))
-    assert sorted(p.name for p in (out / "mot").iterdir()) == sorted(c.name for c in source.clips)
+    assert sorted(p.name for p in (out / "mot").iterdir() if p.is_dir()) == sorted(c.name for c in source.clips)
     assert json.loads((out / "generation.json").read_text())["settings"]["seed"] == 5
     manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert [(m["clip"], m["seed"], m["source"]["clip"]) for m in manifest] == \
