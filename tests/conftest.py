@@ -7,6 +7,19 @@ import torch
 
 from trackdiffusion.tracklets.synthetic import WorldConfig, write_world
 
+# Parametrize a test with this to run it on the CPU here and also on CUDA on a GPU machine
+# (benchmarks/gpu_check.sh runs the `cuda`-marked tests; without CUDA they are skipped).
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA: run benchmarks/gpu_check.sh on a GPU machine")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
 
 @pytest.fixture(autouse=True)
 def _one_thread():

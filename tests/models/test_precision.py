@@ -18,6 +18,7 @@ from trackdiffusion.models.gated_self_attention import CellPositionEmbedding
 from trackdiffusion.models.instance_enhancer import frame_rois
 from trackdiffusion.models.roi_align import roi_align
 
+from ..conftest import DEVICES
 from .conftest import make_inputs, make_unet, open_gates
 
 HALF = [torch.bfloat16, torch.float16]
@@ -25,19 +26,21 @@ HALF = [torch.bfloat16, torch.float16]
 TOLERANCE = {torch.bfloat16: (0.06, 0.03), torch.float16: (0.01, 0.005)}
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", HALF)
-def test_roi_frame_index_is_exact_beyond_256_frames(dtype):
+def test_roi_frame_index_is_exact_beyond_256_frames(dtype, device):
     B, T, N = 40, 8, 2  # B*T = 320 frames: bf16 rounds frame 319 to 320
     g = torch.Generator().manual_seed(0)
     xy = torch.rand(B, T, N, 2, generator=g) * 0.5
     boxes = torch.cat([xy, xy + 0.4], dim=-1)
     level = (torch.arange(B * T) % 17 - 8).to(dtype)  # each frame its own constant, exact in half
-    features = level[:, None, None, None].expand(B * T, 3, 6, 6).contiguous()
-    rois = frame_rois(boxes, 6, 6)
-    assert rois.dtype == torch.float32 and torch.equal(rois[:, 0], torch.arange(B * T).repeat_interleave(N).float())
-    out = roi_align(features, rois, 2, sampling_ratio=2)  # [BT*N, 3, 2, 2]
+    features = level[:, None, None, None].expand(B * T, 3, 6, 6).contiguous().to(device)
+    rois = frame_rois(boxes.to(device), 6, 6)
+    frame_index = torch.arange(B * T, device=device).repeat_interleave(N).float()
+    assert rois.dtype == torch.float32 and torch.equal(rois[:, 0], frame_index)
+    out = roi_align(features, rois, 2, sampling_ratio=2)  # [BT*N, 3, 2, 2]; a bad index is a device assert on CUDA
     assert out.dtype == dtype
-    expected = level.float().repeat_interleave(N)[:, None, None, None].expand_as(out)
+    expected = level.float().to(device).repeat_interleave(N)[:, None, None, None].expand_as(out)
     assert (out.float() - expected).abs().max() <= 0.05  # neighbouring frames differ by 1
 
 
@@ -63,11 +66,12 @@ def test_fourier_features_and_cell_positions_are_float32():
     assert (same_weights - ref).abs().max() <= 0.05
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", HALF)
-def test_unet_in_half_precision_matches_float32_with_more_than_256_frames(dtype):
-    model = open_gates(make_unet(**{"enhancer_placement": "both"}))
-    x = make_inputs(B=33, T=8, N=2, model=model)  # B*T = 264 > 256
-    x["timestep"] = torch.arange(33) * 30 + 9  # up to 969: bf16 cannot hold these integers
+def test_unet_in_half_precision_matches_float32_with_more_than_256_frames(dtype, device):
+    model = open_gates(make_unet(**{"enhancer_placement": "both"})).to(device)
+    x = {k: v.to(device) for k, v in make_inputs(B=33, T=8, N=2, model=model).items()}  # B*T = 264 > 256
+    x["timestep"] = torch.arange(33, device=device) * 30 + 9  # up to 969: bf16 cannot hold these integers
     half = copy.deepcopy(model).to(dtype)
     # the reference uses the half model's rounded weights and inputs, in float32 arithmetic
     reference = copy.deepcopy(half).float()

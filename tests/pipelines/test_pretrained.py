@@ -14,6 +14,7 @@ from trackdiffusion.assets import DEFAULT_CHECKPOINT
 from trackdiffusion.cli.main import app
 from trackdiffusion.pipelines import TrackDiffusionPipeline
 
+from ..conftest import DEVICES
 from ..tiny_modelscope import TEXT_DIM, write_tiny_text_to_video
 from .conftest import make_clip
 
@@ -74,18 +75,34 @@ def test_save_pretrained_writes_a_diffusers_folder_that_both_loaders_read(models
         TrackDiffusionPipeline.from_pretrained(tmp_path / "ours", track_options=TRACK)
 
 
-def test_dtype_and_device_on_load_and_with_to(modelscope):
-    pipe = TrackDiffusionPipeline.from_pretrained(modelscope, torch_dtype=torch.bfloat16, device="cpu",
+@pytest.mark.parametrize("device", DEVICES)
+def test_dtype_and_device_on_load_and_with_to(modelscope, device):
+    pipe = TrackDiffusionPipeline.from_pretrained(modelscope, torch_dtype=torch.bfloat16, device=device,
                                                   track_options=TRACK)
+    assert pipe.unet.device.type == device
     for module in (pipe.unet, pipe.vae, pipe.text_encoder):
         assert {p.dtype for p in module.parameters()} == {torch.bfloat16}
     frames = _frames(pipe)
     assert frames.dtype == torch.float32 and torch.isfinite(frames).all()
-    pipe.to("cpu", torch.float32)
+    pipe.to(device, torch.float32)
     assert pipe.unet.dtype == pipe.text_encoder.dtype == torch.float32
     reference = _frames(TrackDiffusionPipeline.from_pretrained(modelscope, track_options=TRACK))
     # bf16 weights rounded once, float32 arithmetic after: close to the float32 model
-    assert (_frames(pipe) - reference).abs().mean() <= 0.05
+    assert (_frames(pipe).cpu() - reference).abs().mean() <= 0.05
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_generate_cli_from_a_text_to_video_folder_in_bf16_batched(modelscope, tiny_world, tmp_path, device):
+    out = tmp_path / "gen"
+    result = CliRunner().invoke(app, ["generate", "--tracklets", str(tiny_world / "val"), "--out", str(out),
+                                      "--checkpoint", str(modelscope), "--steps", "2", "--frames", "3",
+                                      "--size", "16x16", "--batch-size", "2", "--device", device,
+                                      "--dtype", "bfloat16", "--quiet"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads((c / "record.json").read_text()) for c in sorted((out / "clips").iterdir())]
+    assert len(records) == 2
+    assert {r["fingerprint"]["dtype"] for r in records} == {"bfloat16"}
+    assert {(r["device"], r["batch_size"]) for r in records} == {(device, 2)}
 
 
 def test_old_checkpoint_loads_and_converts_in_one_command(tmp_path):

@@ -10,7 +10,6 @@ import re
 import warnings
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageSequence
 
@@ -52,6 +51,8 @@ def write_mp4(frames: np.ndarray, path: str | Path, fps: float = 8.0, crf: int =
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = _even_size(as_frames(frames), path)
     T, H, W, _ = frames.shape
+    import imageio_ffmpeg  # here, not at the top: training and benchmark-only installs need no ffmpeg binary
+
     # macro_block_size=1: imageio-ffmpeg would otherwise rescale sizes that are not multiples of 16.
     writer = imageio_ffmpeg.write_frames(
         str(path), (W, H), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=None,
@@ -70,6 +71,8 @@ def read_mp4(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no video file at {path}")
+    import imageio_ffmpeg
+
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
     meta = next(reader)
     W, H = meta["size"]
