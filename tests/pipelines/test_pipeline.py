@@ -97,3 +97,14 @@ def test_fp16_checkpoint_is_half_the_size_and_loads_as_float32(pipe, tmp_path):
 def test_missing_checkpoint_says_what_is_expected(tmp_path):
     with pytest.raises(FileNotFoundError, match="model_index.json is missing"):
         TrackDiffusionPipeline.from_pretrained(tmp_path)
+
+
+def test_vae_decodes_in_chunks_with_the_same_frames(pipe, monkeypatch):
+    latents = torch.randn(2, pipe.vae.config.latent_channels, 5, 4, 4, generator=torch.Generator().manual_seed(0))
+    calls = []
+    decode = pipe.vae.decode
+    monkeypatch.setattr(pipe.vae, "decode", lambda x, **k: calls.append(x.shape[0]) or decode(x, **k))
+    whole = pipe.decode_latents(latents, chunk=16)  # B*T = 10 frames: one call
+    parts = pipe.decode_latents(latents, chunk=3)  # peak memory of 3 frames: 4 calls
+    assert calls == [10, 3, 3, 3, 1]
+    assert whole.shape == (2, 5, 3, 8, 8) and torch.allclose(whole, parts, atol=1e-6)
