@@ -165,3 +165,12 @@ def test_bad_text_bytes_folders_conf_columns_and_sizes_are_named(tmp_path):
     assert "frame size must be integers in 1..1048576" in text and "fps -8.0 is not a positive number" in text
     (tmp_path / "x.json").mkdir()
     assert "x.json: a folder, where a file is expected" in problems(tmp_path / "x.json", format="ytvis")
+
+
+@pytest.mark.parametrize("row, value", [("1,1,1e300,10,20,5,1,1,1\n", "1e+300"),
+                                        ("1,1,1e308,10,1e308,5,1,1,1\n", "1e+308")])
+def test_a_coordinate_far_outside_any_frame_is_named(tmp_path, row, value):
+    # x + w == x at 1e300 and x + w overflows to inf at 1e308: the coordinate is the problem, not the size
+    text = problems(mot_sequence(tmp_path, row))
+    assert f"gt.txt: line 1: x,y,w,h: box [{value}" in text
+    assert f"coordinate {value} lies far outside any frame" in text and "width/height" not in text
