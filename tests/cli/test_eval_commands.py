@@ -74,6 +74,16 @@ def test_trackap_prints_and_writes_the_report(files):
     assert (out / "trackap.md").read_text().startswith("## TrackAP")
 
 
+def test_trackap_refuses_our_own_unscored_mot_results_naming_file_and_clip(files):
+    write_mot_results(_data(False), files / "unscored")  # conf -1: the tracks had no scores
+    result = runner.invoke(app, ["evaluate", "trackap", "--gt", str(files / "gt.json"),
+                                 "--pred", str(files / "unscored")])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert f"{files / 'unscored'}: tracks without a score (clip 'walk': instance(s) 1, 2)" in message
+    assert "conf -1" in message and "evaluate hota" in message
+
+
 def test_sot_with_tracker_results_folder(files):
     out = files / "report"
     result = runner.invoke(app, ["evaluate", "sot", "--gt", str(files / "gt.json"),
