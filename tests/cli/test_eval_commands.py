@@ -161,7 +161,7 @@ def test_hota_on_mot_ground_truth_uses_the_motchallenge_protocol_and_folder_name
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "out" / "hota.json").read_text())
-    assert doc["settings"]["protocol"].startswith("MOTChallenge (TrackEval MotChallenge2DBox, MOT17 rules")
+    assert doc["settings"]["protocol"].startswith("MOTChallenge: HT21 (TrackEval MotChallenge2DBox, MOT17 rules")
     rows = {r["name"]: r["values"] for r in doc["rows"]}
     assert list(rows) == ["all", "HT21-01"]
     # 88 pedestrian rows are ground truth; the 68 ignore rows, reported back, are removed or unmatched
