@@ -56,3 +56,14 @@ def test_show_without_frames_uses_a_grey_canvas(tmp_path):
     assert "grey canvas" in result.output
     frames = read_video(tmp_path / "v.mp4")
     assert frames.shape == (4, 32, 32, 3) and abs(int(np.median(frames)) - 128) <= 2
+
+
+def test_show_prints_the_readers_warnings_as_one_line_messages(tmp_path):
+    seq = tmp_path / "mot" / "S1"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname=S1\nseqLength=2\nimWidth=64\nimHeight=48\n")
+    (seq / "gt" / "gt.txt").write_text("1,1,10,10,20,20,1,77,1\n2,1,10,10,20,20,1,77,1\n")
+    result = runner.invoke(app, ["show", str(tmp_path / "mot"), "--out", str(tmp_path / "s.png")])
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.output and "class_<id>: [77]" in result.output
+    assert "UserWarning" not in result.output and ".py:" not in result.output

@@ -74,6 +74,16 @@ def test_trackap_prints_and_writes_the_report(files):
     assert (out / "trackap.md").read_text().startswith("## TrackAP")
 
 
+def test_trackap_refuses_our_own_unscored_mot_results_naming_file_and_clip(files):
+    write_mot_results(_data(False), files / "unscored")  # conf -1: the tracks had no scores
+    result = runner.invoke(app, ["evaluate", "trackap", "--gt", str(files / "gt.json"),
+                                 "--pred", str(files / "unscored")])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert f"{files / 'unscored'}: tracks without a score (clip 'walk': instance(s) 1, 2)" in message
+    assert "conf -1" in message and "evaluate hota" in message
+
+
 def test_sot_with_tracker_results_folder(files):
     out = files / "report"
     result = runner.invoke(app, ["evaluate", "sot", "--gt", str(files / "gt.json"),
@@ -151,7 +161,7 @@ def test_hota_on_mot_ground_truth_uses_the_motchallenge_protocol_and_folder_name
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "out" / "hota.json").read_text())
-    assert doc["settings"]["protocol"].startswith("MOTChallenge (TrackEval MotChallenge2DBox, MOT17 rules")
+    assert doc["settings"]["protocol"].startswith("MOTChallenge: HT21 (TrackEval MotChallenge2DBox, MOT17 rules")
     rows = {r["name"]: r["values"] for r in doc["rows"]}
     assert list(rows) == ["all", "HT21-01"]
     # 88 pedestrian rows are ground truth; the 68 ignore rows, reported back, are removed or unmatched

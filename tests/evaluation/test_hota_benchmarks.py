@@ -19,6 +19,7 @@ import pytest
 import trackeval
 
 from trackdiffusion.evaluation.hota import hota_evaluate, hota_metrics
+from trackdiffusion.evaluation.mot_benchmarks import rules_for
 from trackdiffusion.tracklets.formats import read_mot_results, read_tracklets
 
 BENCH = Path(__file__).parents[1] / "fixtures" / "benchmarks"
@@ -84,7 +85,7 @@ def test_mot17_rows_as_annotated_equal_official_trackeval(tmp_path):
     assert [name for name, _ in result.rows] == ["all", "MOT17-02-FRCNN"]
     assert_equal_to(result.rows[0][1], theirs["COMBINED_SEQ"]["pedestrian"])
     assert_equal_to(result.rows[1][1], theirs["MOT17-02-FRCNN"]["pedestrian"])
-    assert "MOT17 rules" in result.description
+    assert result.description.startswith("MOTChallenge: MOT17 (TrackEval MotChallenge2DBox, MOT17 rules")
     ours = result.combined
     # The official rules at work: distractor matches removed, conf-0 and non-pedestrian rows not counted.
     assert (ours["CLR_TP"], ours["CLR_FN"], ours["CLR_FP"], ours["IDSW"]) == (OFFICIAL_MOT17["counts"])
@@ -104,6 +105,20 @@ def test_mot15_real_tracker_results_equal_official_trackeval(tmp_path):
     result = hota_evaluate(truth, read_mot_results(results, truth), "motchallenge")
     theirs = official_mot(gt_root, ["TUD-Campus"], {"TUD-Campus": results}, tmp_path, "MOT15")
     assert_equal_to(result.combined, theirs["COMBINED_SEQ"]["pedestrian"])
+    assert result.description.startswith("MOTChallenge: MOT15 (TrackEval MotChallenge2DBox, MOT15 rules")
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["MOT17-02-FRCNN", "MOT16-04"], ("MOT16, MOT17", "MOT17")), (["MOT20-01"], ("MOT20", "MOT20")),
+    (["TUD-Campus", "PETS09-S2L1"], ("MOT15", "MOT15")), (["dancetrack0004"], ("DanceTrack", "MOT17")),
+    (["gt"], ("MOTChallenge layout", "MOT17"))])
+def test_the_benchmark_is_told_by_the_sequence_folders(names, expected):
+    assert rules_for(names) == expected
+
+
+def test_sequences_under_different_rules_are_refused():
+    with pytest.raises(ValueError, match="MOT15, MOT20 in one evaluation: TrackEval scores them under different"):
+        rules_for(["TUD-Campus", "MOT20-01"])
 
 
 def bdd_tracker(frames: list[dict]) -> list[dict]:

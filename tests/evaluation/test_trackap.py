@@ -112,7 +112,7 @@ def test_predictions_of_unknown_clips_are_refused():
 
 
 def test_predictions_without_scores_are_refused():
-    with pytest.raises(ValueError, match="no score"):
+    with pytest.raises(ValueError, match="tracks without a score"):
         ap([track(1, [A])], [track(1, [A])])
 
 

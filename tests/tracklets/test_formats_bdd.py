@@ -87,3 +87,16 @@ def test_explicit_categories_reject_other_names():
     with pytest.raises(TrackletError) as err:
         read_tracklets(FIXTURES / "video.json", categories=BDD_CATEGORIES)
     assert "video.json[2]: labels[1] (id=ped-a): category: unknown category 'person'" in str(err.value)
+
+
+def test_a_stray_frame_index_does_not_make_a_clip_of_a_million_frames(tmp_path):
+    frames = [{"name": f"v-{t + 1:07d}.jpg", "videoName": "v", "frameIndex": t, "labels": []} for t in range(3)]
+    frames[2]["frameIndex"] = 10**6
+    (tmp_path / "bad.json").write_text(json.dumps(frames))
+    with pytest.raises(TrackletError) as err:
+        read_tracklets(tmp_path / "bad.json", "bdd")
+    assert f"{tmp_path / 'bad.json'}[2]: frameIndex: frame index 1000000 of video 'v' would make a clip of " \
+           "1000001 frames for 3 listed frame(s)" in str(err.value)
+    frames[2]["frameIndex"] = 900  # a short excerpt that starts late is fine
+    (tmp_path / "late.json").write_text(json.dumps(frames))
+    assert read_tracklets(tmp_path / "late.json", "bdd")[0].num_frames == 901

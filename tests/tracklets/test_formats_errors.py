@@ -165,3 +165,29 @@ def test_bad_text_bytes_folders_conf_columns_and_sizes_are_named(tmp_path):
     assert "frame size must be integers in 1..1048576" in text and "fps -8.0 is not a positive number" in text
     (tmp_path / "x.json").mkdir()
     assert "x.json: a folder, where a file is expected" in problems(tmp_path / "x.json", format="ytvis")
+
+
+@pytest.mark.parametrize("row, value", [("1,1,1e300,10,20,5,1,1,1\n", "1e+300"),
+                                        ("1,1,1e308,10,1e308,5,1,1,1\n", "1e+308")])
+def test_a_coordinate_far_outside_any_frame_is_named(tmp_path, row, value):
+    # x + w == x at 1e300 and x + w overflows to inf at 1e308: the coordinate is the problem, not the size
+    text = problems(mot_sequence(tmp_path, row))
+    assert f"gt.txt: line 1: x,y,w,h: box [{value}" in text
+    assert f"coordinate {value} lies far outside any frame" in text and "width/height" not in text
+
+
+def test_non_utf8_bytes_in_every_text_reader_name_file_and_line(tmp_path):
+    from trackdiffusion.tracklets.formats import read_mot_results
+
+    seq = mot_sequence(tmp_path, "1,1,10,10,5,5,1,1,1\n")
+    truth = read_tracklets(seq)
+    (tmp_path / "SEQ.txt").write_bytes(b"1,1,10,10,5,5,0.5,-1,-1,-1\n\xe9\n")
+    with pytest.raises(TrackletError, match=r"SEQ\.txt: line 2 \(byte 27\): not UTF-8 text"):
+        read_mot_results(tmp_path / "SEQ.txt", truth)
+    (seq / "seqinfo.ini").write_bytes(b"[Sequence]\nname=S\xe9Q\nseqLength=3\n")
+    assert "SEQ/seqinfo.ini: line 2 (byte 17): not UTF-8 text" in problems(seq)
+    got = tmp_path / "got"
+    shutil.copytree(FIXTURES / "got10k" / "train" / "GOT-10k_Train_000001", got)
+    (got / "meta_info.ini").write_bytes((got / "meta_info.ini").read_bytes() + b"note: \xff\n")
+    lines = (got / "meta_info.ini").read_bytes().count(b"\n")
+    assert f"got/meta_info.ini: line {lines}" in problems(got, format="got10k")

@@ -153,3 +153,21 @@ def test_category_names_survive_ovis_to_mot_to_ytvis(tmp_path):
     write_tracklets(read_tracklets(tmp_path / "mot"), tmp_path / "back.json", "ytvis")
     back = read_tracklets(tmp_path / "back.json")
     assert back.categories == {19: "Fish", 1: "Person"} and back[0].instances[0].category_id == 19
+
+
+def test_a_sequence_without_ground_truth_is_named_not_blamed_on_the_predictions(tmp_path):
+    for name in ("S1", "S2"):
+        (tmp_path / "gt" / name / "gt").mkdir(parents=True)
+        (tmp_path / "gt" / name / "seqinfo.ini").write_text(
+            f"[Sequence]\nname={name}\nseqLength=3\nimWidth=100\nimHeight=100\n")
+        (tmp_path / "res").mkdir(exist_ok=True)
+        (tmp_path / "res" / f"{name}.txt").write_text("1,1,10,10,20,20,0.9,-1,-1,-1\n")
+    (tmp_path / "gt" / "S1" / "gt" / "gt.txt").write_text("1,1,10,10,20,20,1,1,1\n")
+    (tmp_path / "gt" / "S2" / "gt" / "gt.tx").write_text("1,1,10,10,20,20,1,1,1\n")  # misnamed
+    with pytest.warns(UserWarning, match=r"gt: skipped sequence folder\(s\) without ground truth: S2 \(no gt/gt.txt\)"):
+        truth = read_tracklets(tmp_path / "gt")
+    assert [c.name for c in truth.clips] == ["S1"]
+    with pytest.raises(TrackletError) as err:
+        read_mot_results(tmp_path / "res", truth)
+    assert "S2.txt: no clip named 'S2' in the reference: its ground-truth sequence folder was skipped " \
+           "(no gt/gt.txt)" in str(err.value)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -32,18 +29,6 @@ def summary(dataset: TrackletDataset) -> str:
     return f"{len(dataset.clips)} clips, {len(instances)} instances, {boxes} boxes"
 
 
-@contextmanager
-def _echo_warnings() -> Iterator[None]:
-    """Show the readers' and writers' warnings (clipped boxes, derived names) as ``warning:`` lines."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for w in caught:
-                typer.echo(f"warning: {w.message}", err=True)
-
-
 def _read(path: Path, format: Optional[FormatName], width: Optional[int],
           height: Optional[int]) -> tuple[TrackletDataset, str]:
     """Read ``path``; the size options go to the readers that take them."""
@@ -67,13 +52,12 @@ def convert(src: Path = typer.Argument(..., help="Data set to read (file or fold
             from_: Optional[FormatName] = _FROM,
             width: Optional[int] = _WIDTH, height: Optional[int] = _HEIGHT) -> None:
     """Convert tracklets from one format to another (exit 1 and list the problems on bad input)."""
-    with _echo_warnings():
-        try:
-            dataset, name = _read(src, from_, width, height)
-        except TrackletError as error:
-            _report(error, err=True)
-            raise typer.Exit(1) from None
-        write_tracklets(dataset, dst, to.value)
+    try:
+        dataset, name = _read(src, from_, width, height)
+    except TrackletError as error:
+        _report(error, err=True)
+        raise typer.Exit(1) from None
+    write_tracklets(dataset, dst, to.value)
     typer.echo(f"converted {name} -> {to.value}: {summary(dataset)} written to {dst}")
 
 
@@ -82,10 +66,9 @@ def validate(path: Path = typer.Argument(..., help="Data set to check (file or f
              format: Optional[FormatName] = _FORMAT,
              width: Optional[int] = _WIDTH, height: Optional[int] = _HEIGHT) -> None:
     """Check a data set: one line per problem (``file: record: field: message``) and exit 1, or a summary."""
-    with _echo_warnings():
-        try:
-            dataset, name = _read(path, format, width, height)
-        except TrackletError as error:
-            _report(error, err=False)
-            raise typer.Exit(1) from None
+    try:
+        dataset, name = _read(path, format, width, height)
+    except TrackletError as error:
+        _report(error, err=False)
+        raise typer.Exit(1) from None
     typer.echo(f"valid {name}: {summary(dataset)}")

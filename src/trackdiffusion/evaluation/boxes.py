@@ -53,7 +53,9 @@ def pair_clips(gt: TrackletDataset, pred: TrackletDataset) -> list[tuple[Clip, C
         if i is None and p.video_id is not None:
             i = by_id.get(p.video_id)
         if i is None:
-            problems.append(f"predicted clip {p.name!r} (video_id {p.video_id}) matches no ground-truth clip")
+            skipped = gt.info.get("mot_skipped", {}).get(p.name)
+            why = "" if skipped is None else f" (the ground truth skipped its sequence folder: {skipped})"
+            problems.append(f"predicted clip {p.name!r} (video_id {p.video_id}) matches no ground-truth clip{why}")
         elif gt.clips[i].num_frames != p.num_frames:
             problems.append(f"predicted clip {p.name!r} has {p.num_frames} frames, "
                             f"ground truth {gt.clips[i].name!r} has {gt.clips[i].num_frames}")

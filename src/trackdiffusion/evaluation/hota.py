@@ -10,7 +10,8 @@ counts, so it follows where the ground truth came from (:func:`protocol_for`):
   ``MotChallenge2DBox`` on the rows as annotated, preprocessing on. Its rules decide what is
   ignored: only class 1 (pedestrian) rows with conf != 0 are ground truth, and tracker boxes
   matching a distractor (person on vehicle, static person, distractor, reflection; MOT20 also
-  non-MOT vehicle) are removed. MOT20 rules apply when every sequence is named ``MOT20-*``.
+  non-MOT vehicle) are removed. MOT15 and MOT20 have their own rules, told by the sequences'
+  folder names (:mod:`~trackdiffusion.evaluation.mot_benchmarks`); the report names the benchmark.
 * ``bdd100k`` (BDD100K / Scalabel json): TrackEval's ``BDD100K`` class: its 8 classes evaluated
   per class, ``other person``, ``other vehicle``, ``trailer`` and boxes whose frame says
   ``crowd`` are ignore regions (per frame), averages over classes and over detections.
@@ -34,6 +35,7 @@ import numpy as np
 import trackeval
 
 from ..tracklets.dataset import TrackletDataset
+from .mot_benchmarks import rules_for
 from .trackeval_layouts import TRACKER, write_bdd100k, write_class_agnostic, write_motchallenge
 
 HOTA_FIELDS = ("HOTA", "DetA", "AssA", "DetRe", "DetPr", "AssRe", "AssPr", "LocA")
@@ -93,9 +95,9 @@ def hota_evaluate(gt: TrackletDataset, pred: TrackletDataset, protocol: str = "c
         root = Path(tmp)
         if protocol == "motchallenge":
             names = write_motchallenge(gt, pred, root)
-            benchmark = _benchmark(names)
-            dataset = _mot_dataset(root, benchmark)
-            description = f"MOTChallenge (TrackEval MotChallenge2DBox, {benchmark} rules, pedestrians)"
+            found, rules = rules_for(names)
+            dataset = _mot_dataset(root, rules)
+            description = f"MOTChallenge: {found} (TrackEval MotChallenge2DBox, {rules} rules, pedestrians)"
         elif protocol == "bdd100k":
             names = write_bdd100k(gt, pred, root)
             dataset = trackeval.datasets.BDD100K({
@@ -116,15 +118,6 @@ def hota_evaluate(gt: TrackletDataset, pred: TrackletDataset, protocol: str = "c
         rows = [("all", _values(results["COMBINED_SEQ"]["pedestrian"]))]
         rows += [(label, _values(results[seq]["pedestrian"])) for label, seq in zip(labels, names)]
     return HotaResult(protocol, description, rows, len(names))
-
-
-def _benchmark(names: list[str]) -> str:
-    """MOT20's rules (non-MOT vehicles are distractors too) for MOT20 sequences, MOT17's otherwise."""
-    mot20 = [name.startswith("MOT20-") for name in names]
-    if any(mot20) and not all(mot20):
-        raise ValueError("MOT20 sequences and others in one evaluation: MOT20 has its own rules, "
-                         "evaluate them separately")
-    return "MOT20" if all(mot20) else "MOT17"
 
 
 def _mot_dataset(root: Path, benchmark: str) -> trackeval.datasets.MotChallenge2DBox:

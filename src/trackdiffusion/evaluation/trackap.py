@@ -124,6 +124,7 @@ def summarize(arrays: TrackAPArrays) -> dict[str, float]:
 
 def track_ap_arrays(gt: TrackletDataset, pred: TrackletDataset) -> TrackAPArrays:
     """Precision and recall curves of every (IoU threshold, category, area range, maxDets)."""
+    _check_scores(pred)
     category_ids = sorted(gt.categories)
     keyed = sorted(zip(_video_order(gt), pair_clips(gt, pred)), key=lambda item: item[0])
     groups = {k: [] for k in category_ids}
@@ -176,7 +177,7 @@ def spatio_temporal_iou(dt_boxes: np.ndarray, dt_present: np.ndarray,
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def track_score(inst: Instance) -> float:
+def track_score(inst: Instance) -> float | None:
     """A predicted track's score: :meth:`Instance.track_score`; for a track present nowhere (a
     result whose every box is null) the score its frames carry, since the reference still ranks
     it (as a false positive)."""
@@ -184,9 +185,27 @@ def track_score(inst: Instance) -> float:
     if score is None and inst.score is not None:
         finite = inst.score[np.isfinite(inst.score)]
         score = float(finite[0]) if finite.size else None
-    if score is None:
-        raise ValueError(f"predicted instance {inst.id} has no score; TrackAP ranks predictions by score")
     return score
+
+
+def _check_scores(pred: TrackletDataset) -> None:
+    """Refuse predictions with unscored tracks, naming where they are.
+
+    Scoring them with a made-up constant would give an AP that depends on file order alone, which
+    no tracker researcher wants reported; MOTChallenge results mostly carry real confidences, and
+    the ones that do not (conf -1, as our MOT writer writes for unscored tracks) suit HOTA.
+    """
+    unscored = [(clip.name, [inst.id for inst in clip.instances if track_score(inst) is None])
+                for clip in pred.clips]
+    unscored = [(name, ids) for name, ids in unscored if ids]
+    if unscored:
+        where = "; ".join(f"clip {name!r}: instance(s) {', '.join(map(str, ids[:5]))}{' ...' if len(ids) > 5 else ''}"
+                          for name, ids in unscored[:3])
+        more = f" and {len(unscored) - 3} more clip(s)" if len(unscored) > 3 else ""
+        raise ValueError(f"{pred.source or 'predictions'}: tracks without a score ({where}{more}). TrackAP ranks "
+                         "tracks by score; MOTChallenge results with conf -1 (column 7) carry none, as our MOT "
+                         "writer writes for unscored tracks. Give each box its confidence, or use `evaluate hota`, "
+                         "which needs no scores")
 
 
 def _mean_area(inst: Instance) -> float:

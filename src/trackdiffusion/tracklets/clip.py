@@ -16,6 +16,11 @@ import numpy as np
 
 from .errors import Problem, TrackletError
 
+#: Box coordinates beyond this many pixels from the origin are refused: 1000 times the largest
+#: frame the builder accepts (2**20), so real boxes that leave the frame are never hit, while a
+#: stray 1e300 is named for what it is.
+MAX_COORDINATE = 1e9
+
 
 @dataclass
 class Instance:
@@ -239,6 +244,14 @@ def box_problems(box: np.ndarray, where: str) -> list[Problem]:
     tracker outputs hold such boxes, and metrics score them as they are. Where a box is used to
     condition or draw, it is clipped there (:func:`clip_to_frame`).
     """
+    if np.any(np.isnan(box)):
+        return [Problem(where, f"box {box.tolist()} has a non-finite coordinate")]
+    # Checked before infinity and the extent: x = 1e300 absorbs any width (x + w == x) and
+    # x = 1e308 overflows x + w to inf, and either is a coordinate no frame has, not a size problem.
+    far = [float(v) for v in box if np.isfinite(v) and abs(v) > MAX_COORDINATE]
+    if far:
+        return [Problem(where, f"box {box.tolist()}: coordinate {far[0]:g} lies far outside any frame "
+                               f"(|coordinate| > {MAX_COORDINATE:g} px)")]
     if not np.all(np.isfinite(box)):
         return [Problem(where, f"box {box.tolist()} has a non-finite coordinate")]
     x0, y0, x1, y1 = box

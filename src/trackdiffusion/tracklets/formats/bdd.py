@@ -48,6 +48,11 @@ BDD_CATEGORIES = {1: "pedestrian", 2: "rider", 3: "car", 4: "truck", 5: "bus", 6
                   7: "motorcycle", 8: "bicycle", 9: "other person", 10: "other vehicle", 11: "trailer"}
 WIDTH, HEIGHT = 1280, 720
 _FLAGS = ("occluded", "truncated", "crowd")
+#: A video's length is its largest frame index + 1. BDD100K and Scalabel list every frame (or
+#: nearly), so a length beyond 10 frames per listed frame (and beyond 1000, for short excerpts
+#: that start late) is a stray index, such as 10**6, not a video: it would make a clip of a
+#: million empty frames.
+_SPARSE_FACTOR, _SPARSE_FLOOR = 10, 1000
 _FIELDS = {"box": "box2d", "score": "score"}
 
 
@@ -62,6 +67,7 @@ class _Reader:
         self.derived: list[str] = []
         self.builders: dict[str, ClipBuilder] = {}
         self.names: dict[str, dict[int, str]] = {}  # video -> frame index -> image name
+        self.last: dict[str, str] = {}  # video -> where its largest frame index is
         self.ids = TrackIds()
 
     def frame(self, frame: Record, file: Path) -> None:
@@ -77,6 +83,8 @@ class _Reader:
                          f"duplicate frame index {t} in video {video!r}")
             return
         self.names[video][t] = frame.get("name", "str")
+        if t >= max(self.names[video]):
+            self.last[video] = frame.at(index_key)
         for label in frame.records("labels", []):
             category = self.category(label)
             if category is not None:
@@ -105,7 +113,13 @@ class _Reader:
         out = []
         for video, builder in self.builders.items():
             names = self.names[video]
-            builder.num_frames = 1 + max(names, default=-1)  # frames with no labels count too
+            length = 1 + max(names, default=-1)  # frames with no labels count too
+            if length > max(_SPARSE_FACTOR * len(names), _SPARSE_FLOOR):
+                self.log.add(self.last[video], f"frame index {length - 1} of video {video!r} would make a clip of "
+                                               f"{length} frames for {len(names)} listed frame(s); frame indices "
+                                               f"count frames from 0")
+                continue
+            builder.num_frames = length
             clip = builder.build()
             clip.frame_names = [names.get(t, f"{video}-{t + 1:07d}.jpg") for t in range(clip.num_frames)]
             out.append(clip)

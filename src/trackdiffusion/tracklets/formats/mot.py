@@ -63,6 +63,10 @@ def read(path: str | Path, *, width: int | None = None, height: int | None = Non
     """
     path = Path(path)
     root, sequences = _sequences(path)
+    skipped = _skipped(path, sequences)
+    if skipped:
+        warnings.warn(f"{path}: skipped sequence folder(s) without ground truth: "
+                      f"{', '.join(f'{name} ({why})' for name, why in skipped.items())}", stacklevel=2)
     log = ProblemLog(str(path))
     if categories is None and (root / CLASS_TABLE).is_file():
         categories = _read_class_table(root / CLASS_TABLE)
@@ -98,7 +102,8 @@ def read(path: str | Path, *, width: int | None = None, height: int | None = Non
     if derived:
         warnings.warn(f"{path}: classes outside MOTChallenge's table named class_<id>: {derived}", stacklevel=2)
     return finish_dataset(log, clips, table, image_root=root,
-                          info={"mot_folders": folders, "mot_classes": "motchallenge" if categories is None else "own"})
+                          info={"mot_folders": folders, "mot_classes": "motchallenge" if categories is None else "own",
+                                "mot_skipped": skipped})
 
 
 def write(dataset: TrackletDataset, path: str | Path) -> None:
@@ -135,7 +140,7 @@ def read_results(path: str | Path, reference: TrackletDataset) -> TrackletDatase
     path = Path(path)
     files = sorted(p for p in path.glob("*.txt") if p.name != CLASS_TABLE) if path.is_dir() else [path]
     log = ProblemLog(str(path))
-    folders = reference.info.get("mot_folders", {})
+    folders, skipped = reference.info.get("mot_folders", {}), reference.info.get("mot_skipped", {})
     by_name = {dir_name(c.name): c for c in reference.clips} | {c.name: c for c in reference.clips} \
         | {folders[c.name]: c for c in reference.clips if c.name in folders}
     if path.is_file() and len(reference.clips) == 1:
@@ -144,6 +149,9 @@ def read_results(path: str | Path, reference: TrackletDataset) -> TrackletDatase
     for file in files:
         if file.stem in by_name:
             chosen[by_name[file.stem].name] = file
+        elif file.stem in skipped:
+            log.add(str(file), f"no clip named {file.stem!r} in the reference: its ground-truth sequence folder "
+                               f"was skipped ({skipped[file.stem]})")
         else:
             log.add(str(file), f"no clip named {file.stem!r} in the reference")
     clips = []
@@ -179,6 +187,18 @@ def _sequences(path: Path) -> tuple[Path, list[Path]]:
         if seqs:
             return path, seqs
     raise FormatError(str(path), "not a MOTChallenge sequence (<seq>/gt/gt.txt), split folder or gt.txt")
+
+
+def _skipped(path: Path, sequences: list[Path]) -> dict[str, str]:
+    """Folders of a split that look like sequences (a ``seqinfo.ini``) but have no ``gt/gt.txt``.
+
+    Other folders (``results/``) are skipped without a word; these are named, because a sequence
+    that vanishes would make a later error blame the predictions for it.
+    """
+    if not path.is_dir() or path in sequences:
+        return {}
+    return {p.name: "no gt/gt.txt" for p in sorted(path.iterdir())
+            if p not in sequences and (p / "seqinfo.ini").is_file()}
 
 
 def _read_class_table(file: Path) -> dict[int, str]:
