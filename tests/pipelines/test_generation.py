@@ -225,3 +225,22 @@ def test_other_tracklets_under_the_same_clip_names_are_regenerated(pipe, tiny_wo
     report = generate_shard(pipe, plan_jobs(moved, GenerationSettings(**FAST), model), out, GenerationSettings(**FAST))
     assert report.generated == [moved.clips[0].name] and report.kept == 1
     assert [d.split(" ")[0] for d in report.regenerated[moved.clips[0].name]] == ["tracklets"]
+
+
+def test_merge_removes_what_a_killed_merge_left_but_not_a_live_ones(pipe, tiny_world, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "gen"
+    source = read_tracklets(tiny_world / "train")
+    generate_dataset(pipe, source, out, GenerationSettings(**FAST))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = out / ".partial" / "merge" / f"{dead.stdout.strip()}.0badf00d" / "mot" / "val_00000"
+    live = out / ".partial" / "merge" / f"{os.getpid()}.1234abcd"
+    retired = out / ".partial" / "retired" / f"{dead.stdout.strip()}.feedbeef"
+    for folder in (killed, live, retired):
+        folder.mkdir(parents=True)
+    clip_store.merge(out)
+    assert not killed.parent.parent.exists() and not retired.exists()  # SIGKILL during a merge: gone next time
+    assert live.is_dir()

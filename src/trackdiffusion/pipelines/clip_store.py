@@ -98,6 +98,25 @@ def _unique(parent: Path) -> Path:
     return parent / f"{os.getpid()}.{uuid.uuid4().hex[:8]}"
 
 
+def remove_dead_leftovers(parent: Path) -> None:
+    """Delete the ``<pid>.<suffix>`` folders of ``parent`` whose process is gone (a merge or a
+    retire killed midway); a live process's folder is its work in progress and stays."""
+    for folder in parent.iterdir() if parent.is_dir() else ():
+        pid = folder.name.split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 def write_text_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
     tmp.write_text(text)
@@ -148,6 +167,8 @@ def merge(out: str | Path, sheet: Callable[[TrackletDataset, Path], None] | None
                          f"(first: {', '.join(missing[:5])}); re-run the generate command (all its shards)")
     for stray in stray_clips(out, plan["clips"]):
         retire(stray)
+    for kind in ("merge", "retired"):
+        remove_dead_leftovers(out / PARTIAL_DIR / kind)
     categories = {int(k): v for k, v in plan["categories"].items()}
     clips, records = [], []
     for name in done:
