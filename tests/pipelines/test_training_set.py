@@ -74,3 +74,16 @@ def test_unverified_runs_are_refused_and_counts_are_checked(pipe, tiny_world, tm
     assert choose_count(10, 4, 0.5, None) == 2 and choose_count(10, 4, None, None) == 10
     with pytest.raises(ValueError, match="12 generated clips asked for, 10 available"):
         choose_count(10, 4, 3.0, None)
+
+
+def test_generated_only_mix_keeps_the_generated_category_ids(generated, tmp_path):
+    pool, _ = verified_clips(read_tracklets(generated), generated, require_verified=True)
+    table = pool[0].categories
+    late = max(table)  # a category whose first instance is not in the first clip must keep its id
+    for clip in pool:
+        clip.categories = table
+    first = pool[0].copy()
+    first.instances = [i for i in first.instances if i.category_id == min(i.category_id for i in first.instances)]
+    out = mix(None, [first, *pool[1:]], generated, tmp_path / "mixed", "cocovid")
+    assert out.categories == table and late in out.categories
+    assert read_tracklets(tmp_path / "mixed" / "cocovid.json").categories == table

@@ -80,6 +80,8 @@ def mix(real: TrackletDataset | None, generated: list[Clip], generated_root: str
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     categories = dict(real.categories) if real is not None else {}
+    for clip in generated:  # the generated set's own ids wherever the real table leaves them free
+        _add_categories(categories, clip.categories)
     sources: dict[str, str] = {}
     clips: list[Clip] = []
     parts = ([] if real is None else [(REAL, "real_", c, real.image_root) for c in real.clips]) + \
@@ -105,6 +107,15 @@ def mix(real: TrackletDataset | None, generated: list[Clip], generated_root: str
         names = [c.name for c in clips if keep is None or sources[c.name] == keep]
         (splits / f"{name}.txt").write_text("".join(n + "\n" for n in names))
     return dataset
+
+
+def _add_categories(categories: dict[int, str], table: dict[int, str]) -> None:
+    """Add the names of ``table`` that ``categories`` lacks, keeping their ids when free."""
+    known = set(categories.values())
+    for cid, name in sorted(table.items()):
+        if name not in known:
+            categories[cid if cid not in categories else max(categories) + 1] = name
+            known.add(name)
 
 
 def _with_table(clip: Clip, categories: dict[int, str]) -> Clip:
