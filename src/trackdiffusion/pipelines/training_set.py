@@ -80,8 +80,8 @@ def mix(real: TrackletDataset | None, generated: list[Clip], generated_root: str
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     categories = dict(real.categories) if real is not None else {}
-    for clip in generated:  # the generated set's own ids wherever the real table leaves them free
-        _add_categories(categories, clip.categories)
+    for clip in [*(real.clips if real is not None else []), *generated]:
+        _add_categories(categories, clip.categories)  # real ids first, the generated set's where free
     sources: dict[str, str] = {}
     clips: list[Clip] = []
     parts = ([] if real is None else [(REAL, "real_", c, real.image_root) for c in real.clips]) + \
@@ -119,16 +119,11 @@ def _add_categories(categories: dict[int, str], table: dict[int, str]) -> None:
 
 
 def _with_table(clip: Clip, categories: dict[int, str]) -> Clip:
-    """A copy of ``clip`` whose category ids index ``categories`` (by name; new names are added)."""
+    """A copy of ``clip`` whose category ids index ``categories`` (by name; it holds every name)."""
     by_name = {v: k for k, v in categories.items()}
     new = clip.copy()
     for inst in new.instances:
-        name = clip.categories[inst.category_id]
-        if name not in by_name:
-            new_id = max(categories, default=0) + 1
-            categories[new_id] = name
-            by_name[name] = new_id
-        inst.category_id = by_name[name]
+        inst.category_id = by_name[clip.categories[inst.category_id]]
     new.categories = categories
     return new
 

@@ -244,8 +244,6 @@ def box_problems(box: np.ndarray, where: str) -> list[Problem]:
     tracker outputs hold such boxes, and metrics score them as they are. Where a box is used to
     condition or draw, it is clipped there (:func:`clip_to_frame`).
     """
-    if np.any(np.isnan(box)):
-        return [Problem(where, f"box {box.tolist()} has a non-finite coordinate")]
     # Checked before infinity and the extent: x = 1e300 absorbs any width (x + w == x) and
     # x = 1e308 overflows x + w to inf, and either is a coordinate no frame has, not a size problem.
     far = [float(v) for v in box if np.isfinite(v) and abs(v) > MAX_COORDINATE]
