@@ -154,19 +154,23 @@ def test_hota_on_mot_ground_truth_uses_the_motchallenge_protocol_and_folder_name
     seq = tmp_path / "gt" / "HT21-01"
     shutil.copytree(BENCH / "mot17" / "MOT17-02-FRCNN", seq)
     ini = seq / "seqinfo.ini"
-    ini.write_text(ini.read_text().replace("name=MOT17-02-FRCNN", "name=HT-01"))
+    ini.write_text(ini.read_text().replace("name=MOT17-02-FRCNN", "name=HT-01").replace("seqLength=600", "seqLength=4"))
+    rows = [line.split(",") for line in (seq / "gt" / "gt.txt").read_text().split()]
+    for row in rows:  # HT21's classes: 1 head, 3 ignore
+        row[7] = "1" if row[7] == "1" else "3"
+    (seq / "gt" / "gt.txt").write_text("".join(",".join(row) + "\n" for row in rows))
     (tmp_path / "res").mkdir()
     shutil.copy(seq / "gt" / "gt.txt", tmp_path / "res" / "HT21-01.txt")  # the annotation as tracker output
     result = runner.invoke(app, ["evaluate", "hota", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "res"),
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "out" / "hota.json").read_text())
-    assert doc["settings"]["protocol"].startswith("MOTChallenge: HT21 (TrackEval MotChallenge2DBox, MOT17 rules")
-    rows = {r["name"]: r["values"] for r in doc["rows"]}
-    assert list(rows) == ["all", "HT21-01"]
-    # 88 pedestrian rows are ground truth; the 68 ignore rows, reported back, are removed or unmatched
-    # (the 8 occluder rows, class 9 conf 0, are no distractors: they are false positives).
-    assert rows["all"]["CLR_TP"] == 88 and rows["all"]["CLR_FN"] == 0 and rows["all"]["CLR_FP"] == 20
+    assert doc["settings"]["protocol"].startswith("MOTChallenge: HT21 (TrackEval HeadTrackingChallenge, HT rules")
+    values = {r["name"]: r["values"] for r in doc["rows"]}
+    assert list(values) == ["all", "HT21-01"]
+    # Head rows with conf and visibility are ground truth; the ignore rows, reported back, are removed.
+    heads = sum(row[7] == "1" and float(row[6]) != 0 and float(row[8]) > 0 for row in rows)
+    assert heads > 0 and values["all"]["CLR_TP"] == heads and values["all"]["CLR_FN"] == 0
 
 
 def test_hota_lone_gt_txt_against_a_lone_results_file(tmp_path):
@@ -201,7 +205,7 @@ def test_bdd100k_predictions_are_detected_and_unknown_lists_name_the_option(tmp_
     (tmp_path / "odd.json").write_text('[{"frame": 1}]')
     result = runner.invoke(app, ["evaluate", "hota", "--gt", str(gt), "--pred", str(tmp_path / "odd.json")])
     assert result.exit_code == 1
-    assert "pass --pred-format ytvis-results or --pred-format bdd" in result.output
+    assert "pass --pred-format ytvis-results, tao-results or bdd" in result.output
 
 
 def test_evaluate_takes_the_size_of_ground_truth_that_lacks_it(tmp_path):
@@ -213,3 +217,20 @@ def test_evaluate_takes_the_size_of_ground_truth_that_lacks_it(tmp_path):
                                  "--width", "640", "--height", "480", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "hota.json").read_text())["rows"][1]["name"] == "TUD-Campus"
+
+
+def test_hota_on_tao_and_youtube_vis_files_uses_their_protocols(tmp_path):
+    import sys
+    sys.path.insert(0, str(Path(__file__).parents[1] / "evaluation"))
+    from test_hota_vis_tao import tao_gt, tao_results, vis_gt, vis_results
+
+    for name, gt, pred, protocol in (("tao", tao_gt(), tao_results(), "TAO"),
+                                     ("vis", vis_gt(), vis_results("compressed"), "YouTube-VIS")):
+        (tmp_path / f"{name}_gt.json").write_text(json.dumps(gt))
+        (tmp_path / f"{name}_pred.json").write_text(json.dumps(pred))
+        result = runner.invoke(app, ["evaluate", "hota", "--gt", str(tmp_path / f"{name}_gt.json"), "--pred",
+                                     str(tmp_path / f"{name}_pred.json"), "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        doc = json.loads((tmp_path / name / "hota.json").read_text())
+        assert doc["settings"]["protocol"].startswith(protocol)
+        assert doc["rows"][0]["name"] == "all (class average)"

@@ -46,7 +46,8 @@ def official_mot(gt_root: Path, seqs: list[str], tracker_files: dict[str, Path],
     for seq, file in tracker_files.items():
         shutil.copy(file, data / f"{seq}.txt")
     (tmp / "seqmap.txt").write_text("name\n" + "".join(f"{s}\n" for s in seqs))
-    return official(trackeval.datasets.MotChallenge2DBox({
+    cls = trackeval.datasets.HeadTrackingChallenge if benchmark == "HT" else trackeval.datasets.MotChallenge2DBox
+    return official(cls({
         "GT_FOLDER": str(gt_root), "TRACKERS_FOLDER": str(tmp / "official"), "TRACKERS_TO_EVAL": ["t"],
         "BENCHMARK": benchmark, "SKIP_SPLIT_FOL": True, "SEQMAP_FILE": str(tmp / "seqmap.txt"),
         "OUTPUT_FOLDER": str(tmp / "out"), "PRINT_CONFIG": False}))
@@ -108,9 +109,34 @@ def test_mot15_real_tracker_results_equal_official_trackeval(tmp_path):
     assert result.description.startswith("MOTChallenge: MOT15 (TrackEval MotChallenge2DBox, MOT15 rules")
 
 
+def test_ht21_uses_trackevals_head_tracking_class(tmp_path):
+    """HT21's classes (2 static, 3 ignore, 4 person on vehicle heads are distractors, matched from IoU
+    0.4; visibility-0 rows are no ground truth) are not MOT17's: the MOT17 rows relabelled as heads."""
+    gt_root = tmp_path / "gt"
+    seq = gt_root / "HT21-01"
+    shutil.copytree(BENCH / "mot17" / "MOT17-02-FRCNN", seq)
+    # TrackEval's HT class fails on frames without ground truth (visibility None): keep the 4 annotated.
+    ini = seq / "seqinfo.ini"
+    ini.write_text(ini.read_text().replace("seqLength=600", "seqLength=4"))
+    rows = [line.split(",") for line in (seq / "gt" / "gt.txt").read_text().split()]
+    for n, row in enumerate(rows):
+        row[7] = str(1 + int(row[1]) % 4)  # every class of HT21
+        if n % 7 == 0:
+            row[8] = "0"                # invisible heads
+    (seq / "gt" / "gt.txt").write_text("".join(",".join(row) + "\n" for row in rows))
+    results = mot17_tracker(seq / "gt" / "gt.txt", tmp_path / "HT21-01.txt")
+    truth = read_tracklets(gt_root)
+    result = hota_evaluate(truth, read_mot_results(results, truth), "motchallenge")
+    assert result.description.startswith("MOTChallenge: HT21 (TrackEval HeadTrackingChallenge, HT rules")
+    theirs = official_mot(gt_root, ["HT21-01"], {"HT21-01": results}, tmp_path, "HT")
+    assert_equal_to(result.combined, theirs["COMBINED_SEQ"]["pedestrian"])
+    mot17 = official_mot(gt_root, ["HT21-01"], {"HT21-01": results}, tmp_path / "m", "MOT17")["COMBINED_SEQ"]
+    assert result.combined["CLR_TP"] != mot17["pedestrian"]["CLEAR"]["CLR_TP"]  # the rules differ on this file
+
+
 @pytest.mark.parametrize("names, expected", [
     (["MOT17-02-FRCNN", "MOT16-04"], ("MOT16, MOT17", "MOT17")), (["MOT20-01"], ("MOT20", "MOT20")),
-    (["TUD-Campus", "PETS09-S2L1"], ("MOT15", "MOT15")), (["dancetrack0004"], ("DanceTrack", "MOT17")),
+    (["TUD-Campus", "PETS09-S2L1"], ("MOT15", "MOT15")), (["dancetrack0004"], ("DanceTrack", "MOT17")), (["HT21-01"], ("HT21", "HT")),
     (["gt"], ("MOTChallenge layout", "MOT17"))])
 def test_the_benchmark_is_told_by_the_sequence_folders(names, expected):
     assert rules_for(names) == expected

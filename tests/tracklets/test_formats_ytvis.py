@@ -98,8 +98,10 @@ def test_results_for_an_unknown_video_name_the_record(train, tmp_path):
         read_ytvis_results(tmp_path / "r.json", train)
 
 
-def test_mask_only_results_are_refused(train, tmp_path):
+def test_mask_only_results_need_rle_masks(train, tmp_path):
+    """Mask-only results (the official submission format) are read through their masks' boxes;
+    a mask that is not RLE is named."""
     (tmp_path / "r.json").write_text(json.dumps([{"video_id": 1, "category_id": 6, "score": 1,
-                                                  "segmentations": [None] * 4}]))
-    with pytest.raises(FormatError, match=r"r\.json\[0\]: bboxes: missing: mask-only"):
+                                                  "segmentations": [None, [[1, 2, 3, 4]], None, None]}]))
+    with pytest.raises(FormatError, match=r"r\.json\[0\]: segmentations\[1\]: expected an RLE mask"):
         read_ytvis_results(tmp_path / "r.json", train)

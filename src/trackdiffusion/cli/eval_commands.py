@@ -20,16 +20,17 @@ from ..evaluation.report import Report
 from ..tracklets.dataset import TrackletDataset
 from ..tracklets.errors import FormatError
 from ..tracklets.formats.common import load_json
-from ..tracklets.formats import FORMATS, detect_format, mot, read_mot_results, read_tracklets, read_ytvis_results
+from ..tracklets.formats import (FORMATS, detect_format, mot, read_mot_results, read_tao_results, read_tracklets,
+                                 read_ytvis_results)
 from .app import app
 
 console = Console(stderr=True)
 evaluate_app = typer.Typer(help="Measure tracklets, tracker outputs and generated videos (paper Tables 1-3).")
 app.add_typer(evaluate_app, name="evaluate")
 
-PRED_FORMATS = ("auto", "ytvis-results", "mot-results", *FORMATS)
+PRED_FORMATS = ("auto", "ytvis-results", "tao-results", "mot-results", *FORMATS)
 _GT_HELP = "Ground-truth tracklets (any format read_tracklets understands: file or folder)."
-_PRED_HELP = ("Predictions: a YouTube-VIS results json, MOTChallenge tracker results (.txt or a folder of "
+_PRED_HELP = ("Predictions: a YouTube-VIS or TAO results json, MOTChallenge tracker results (.txt or a folder of "
               "<clip>.txt) or any tracklet format with per-frame scores.")
 _OUT_HELP = "Folder to write <metric>.json and <metric>.md to."
 
@@ -81,19 +82,23 @@ def evaluate(
 
 
 def _prediction_format(path: Path) -> str:
-    """``auto``: a json list of results (``video_id``, ``score``) is YouTube-VIS results, one of frames
-    (``labels``) BDD100K predictions; bare ``.txt`` files are tracker results."""
+    """``auto``: a json list of per-detection results (``image_id``, ``track_id``) is TAO results, one
+    of per-track results (``video_id``, ``score``) YouTube-VIS results, one of frames (``labels``)
+    BDD100K predictions; bare ``.txt`` files are tracker results."""
     if path.is_file() and path.suffix == ".json":
         data = load_json(path)
         if isinstance(data, list):
             first = data[0] if data and isinstance(data[0], dict) else {}
+            if {"image_id", "track_id"} <= first.keys():
+                return "tao-results"
             if not data or {"video_id", "score"} <= first.keys():  # [] is a results file without results
                 return "ytvis-results"
             if first.keys() & {"labels", "frameIndex", "videoName", "video_name"}:
                 return "bdd"
-            raise FormatError(str(path), "a JSON list of neither YouTube-VIS results ({video_id, score, ...}) nor "
-                                         "BDD100K frames ({name, videoName, labels}); pass --pred-format "
-                                         "ytvis-results or --pred-format bdd")
+            raise FormatError(str(path), "a JSON list of neither YouTube-VIS results ({video_id, score, ...}), "
+                                         "TAO results ({image_id, track_id, ...}) nor BDD100K frames ({name, "
+                                         "videoName, labels}); pass --pred-format ytvis-results, tao-results "
+                                         "or bdd")
     if path.is_file() and path.suffix == ".txt" and path.name not in ("groundtruth.txt", "list.txt"):
         return "mot-results"
     if path.is_dir() and any(p.name != mot.CLASS_TABLE for p in path.glob("*.txt")) \
@@ -114,6 +119,8 @@ def _read_pair(gt: Path, pred: Path, gt_format: Optional[str],
         return truth, read_ytvis_results(pred, truth)
     if kind == "mot-results":
         return truth, read_mot_results(pred, truth)
+    if kind == "tao-results":
+        return truth, read_tao_results(pred, truth)
     return truth, read_tracklets(pred, kind)
 
 
@@ -194,7 +201,7 @@ def sot(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORMA
     _finish(report, out)
 
 
-_PROTOCOLS = ("auto", "motchallenge", "bdd100k", "class-agnostic")
+_PROTOCOLS = ("auto", "motchallenge", "bdd100k", "youtube-vis", "tao", "class-agnostic")
 
 
 def _check_protocol(value: str) -> str:
@@ -209,7 +216,8 @@ def hota(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORM
          protocol: str = typer.Option(
              "auto", "--protocol", callback=_check_protocol,
              help="auto: the ground truth's benchmark protocol (MOT text: motchallenge, BDD100K json: bdd100k, "
-                  "anything else: class-agnostic); or one of motchallenge, bdd100k, class-agnostic."),
+                  "YouTube-VIS / OVIS json: youtube-vis, TAO json: tao, anything else: class-agnostic); or one of "
+                  "motchallenge, bdd100k, youtube-vis, tao, class-agnostic."),
          category: Optional[List[str]] = typer.Option(
              None, "--category", help="Evaluate only this category (repeatable; class-agnostic protocol only; "
                                       "filters both sides, so the predictions need categories)."),
@@ -217,7 +225,8 @@ def hota(gt: Path = _GT, pred: Path = _PRED, gt_format: Optional[str] = _GT_FORM
          out: Optional[Path] = _OUT) -> None:
     """HOTA, MOTA, IDF1 (TrackEval, the ground truth's benchmark protocol), x100; counts as is.
 
-    Rows: all, then one per sequence (BDD100K: the class and detection averages, then one per class).
+    Rows: all, then one per sequence (BDD100K, YouTube-VIS, TAO: the class and detection averages, then
+    one per class).
     """
     from ..evaluation.hota import hota_evaluate, protocol_for
 

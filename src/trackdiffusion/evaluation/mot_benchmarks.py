@@ -2,8 +2,10 @@
 
 TrackEval's ``MotChallenge2DBox`` has three sets of rules, chosen by its ``BENCHMARK`` option:
 MOT15 (no classes, no preprocessing), MOT20 (``non_mot_vehicle`` is a distractor too) and the
-MOT16/MOT17 ones, which the other benchmarks in this layout (HT21, DanceTrack, SportsMOT) are
-scored with. The report names the benchmark found and the rules applied.
+MOT16/MOT17 ones, which DanceTrack and SportsMOT (same layout, no benchmark class of their own)
+are scored with. HT21 (CroHD heads) has its own class, ``HeadTrackingChallenge`` (``BENCHMARK``
+``HT``: static, ignore and person-on-vehicle heads are distractors, matched from IoU 0.4, rows of
+visibility 0 or conf 0 are not ground truth). The report names the benchmark and the rules.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ _PREFIXES = (("MOT20-", "MOT20"), ("MOT17-", "MOT17"), ("MOT16-", "MOT16"), ("MO
              ("ADL-Rundle-", "MOT15"), ("AVG-TownCentre", "MOT15"), ("ETH-", "MOT15"), ("KITTI-", "MOT15"),
              ("PETS09-", "MOT15"), ("TUD-", "MOT15"), ("Venice-", "MOT15"))
 #: Benchmark -> the value of TrackEval's BENCHMARK option with its rules.
-_RULES = {"MOT15": "MOT15", "MOT20": "MOT20"}  # MOT16 has MOT17's rules
+_RULES = {"MOT15": "MOT15", "MOT20": "MOT20", "HT21": "HT"}  # MOT16 has MOT17's rules
 UNKNOWN = "MOTChallenge layout"
 
 

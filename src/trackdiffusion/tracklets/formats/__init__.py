@@ -23,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ..dataset import TrackletDataset
-from . import bdd, cocovid, got10k, mot, ytvis
+from . import bdd, cocovid, got10k, mot, tao, ytvis
 from .compare import compare_datasets
 from .detect import detect_format
 
@@ -32,6 +32,8 @@ FORMATS: dict[str, ModuleType] = {"cocovid": cocovid, "ytvis": ytvis, "mot": mot
 
 read_ytvis_results = ytvis.read_results
 write_ytvis_results = ytvis.write_results
+read_tao_results = tao.read_results
+write_tao_results = tao.write_results
 read_mot_results = mot.read_results
 write_mot_results = mot.write_results
 
@@ -73,6 +75,7 @@ def write_split(dataset: TrackletDataset, directory: str | Path) -> None:
 
 
 __all__ = [
-    "FORMATS", "compare_datasets", "detect_format", "read_mot_results", "read_tracklets", "read_ytvis_results",
-    "write_mot_results", "write_split", "write_tracklets", "write_ytvis_results",
+    "FORMATS", "compare_datasets", "detect_format", "read_mot_results", "read_tao_results", "read_tracklets",
+    "read_ytvis_results", "write_mot_results", "write_split", "write_tao_results", "write_tracklets",
+    "write_ytvis_results",
 ]

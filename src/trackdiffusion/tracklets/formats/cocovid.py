@@ -15,7 +15,12 @@ without ``video_id`` (taken from their image); integer category names; TAO's ``t
 integers per video (decimal strings keep their value; the strings are kept in
 ``dataset.info["instance_ids"]`` and written back). Every other numeric or boolean annotation field (``mot_conf``,
 ``occluded``, ``ignore``, ``is_vid_train_frame``, ...) is kept as a per-frame attribute and written
-back. A video has as many frames as it has images, whose ``frame_id`` must be ``0..T-1``.
+back. A video has as many frames as it has images, whose ``frame_id`` must be ``0..T-1``; images
+without ``frame_id`` (TAO's own files) are ordered by ``frame_index``, as TrackEval's TAO class does.
+
+TAO files (a top-level ``tracks`` list) also record, in ``dataset.info["tao"]``, each clip's image
+ids in frame order: the TAO protocol of ``evaluate hota`` evaluates the file itself and writes a
+tracker's boxes against those image ids.
 
 Files without ``videos`` (COCO image sets such as mmtracking's ``ann_img.json``) read as one
 single-frame clip per image, named by its file name, with the image id as video id and the
@@ -89,8 +94,13 @@ def read(path: str | Path, *, derive_missing_categories: bool = False) -> Trackl
                         score=rec.get("score", "number", None), iscrowd=rec.get("iscrowd", "flag", False),
                         attributes=scalar_attributes(rec.obj, _STRUCTURAL), fields=_FIELDS)
     clips = [b.build() for b in builders]
-    return finish_dataset(log, clips, categories, image_root=path if file != path else None,
-                          info={"instance_ids": strings.strings()})
+    info = {"instance_ids": strings.strings()}
+    if with_videos and "tracks" in root.obj:
+        image_ids: dict[str, list[int | None]] = {b.name: [None] * b.num_frames for b in builders}
+        for image_id, (builder, t, _) in frames.items():
+            image_ids[builder.name][t] = image_id
+        info["tao"] = {"image_ids": image_ids}
+    return finish_dataset(log, clips, categories, image_root=path if file != path else None, info=info)
 
 
 def write(dataset: TrackletDataset, path: str | Path) -> None:
@@ -181,9 +191,8 @@ def _video_clips(root: Record, images: list[Record], categories: dict[int, str],
                               fps=rec.get("fps", "number", None), caption=rec.get("caption", "str", None),
                               frame_names=names, video_id=vid)
         builders.append(builder)
-        for img, size in zip(imgs, sizes):
+        for img, size, t in zip(imgs, sizes, _frame_positions(imgs)):
             builder.check_size(*size, img.at("width/height"))
-            t = img.get("frame_id", "int")
             if not 0 <= t < len(imgs):
                 log.add(img.at("frame_id"), f"frame index {t} out of range [0, {len(imgs)}) "
                                             f"(video {vid} has {len(imgs)} images)")
@@ -193,6 +202,18 @@ def _video_clips(root: Record, images: list[Record], categories: dict[int, str],
                 names[t] = img.get("file_name", "str")
                 _add_frame(frames, img, (builder, t, vid), log)
     return builders, frames
+
+
+def _frame_positions(imgs: list[Record]) -> list[int]:
+    """Each image's frame: its ``frame_id``, or for a video whose images have none (TAO's own
+    files) the rank of its ``frame_index``."""
+    if imgs and all("frame_id" not in img.obj and "frame_index" in img.obj for img in imgs):
+        order = sorted(range(len(imgs)), key=lambda i: imgs[i].get("frame_index", "int"))
+        positions = [0] * len(imgs)
+        for t, i in enumerate(order):
+            positions[i] = t
+        return positions
+    return [img.get("frame_id", "int") for img in imgs]
 
 
 def _image_clips(root: Record, images: list[Record], categories: dict[int, str],

@@ -7,7 +7,9 @@ Layout::
                       "bboxes": [T x ([x, y, w, h] or null)], "areas": [T], "segmentations": [T]}],
      "categories": [{"id", "name"}]}
 
-Reading: an annotation's ``id`` is the instance id; masks are ignored (the project is box-only).
+Reading: an annotation's ``id`` is the instance id; masks are not kept (the project is box-only),
+but ``info["ytvis_masks"]`` says whether every box has one: then the YouTube-VIS protocol of
+``evaluate hota`` scores the files themselves with mask IoU, as TrackEval does.
 A video is named by its ``name`` key when there is one (this module writes it) or else by the
 folder of its first file name. A file without ``categories`` (the TFDS excerpts ship none) gets
 names ``category_<id>`` for the ids it uses, with a warning.
@@ -16,8 +18,9 @@ Writing adds ``name``, ``fps`` and ``caption`` to each video (other tools ignore
 segmentations. YouTube-VIS needs annotation ids unique over the file: when instance ids repeat
 across clips (MOT sequences each count from 1) or one is 0 or negative, they are renumbered 1..K.
 
-Results files (a list of ``{video_id, category_id, score, bboxes[T]}``) are read against the
-ground truth they were predicted for, see :func:`read_results` and :func:`write_results`.
+Results files (a list of ``{video_id, category_id, score, bboxes[T]}``, or with ``segmentations[T]``
+only: the official submission format, whose boxes are then the masks' bounding boxes) are read
+against the ground truth they were predicted for, see :func:`read_results` and :func:`write_results`.
 """
 
 from __future__ import annotations
@@ -79,7 +82,8 @@ def read(path: str | Path) -> TrackletDataset:
                                rec.at("width/height"))
         _add_track(builder, rec, ann_id, iscrowd=rec.get("iscrowd", "flag", False))
     clips = [b.build() for b in builders.values()]
-    return finish_dataset(log, clips, categories, image_root=path if file != path else None)
+    return finish_dataset(log, clips, categories, image_root=path if file != path else None,
+                          info={"ytvis_masks": _has_masks(annotations)})
 
 
 def write(dataset: TrackletDataset, path: str | Path) -> None:
@@ -125,17 +129,19 @@ def read_results(path: str | Path, reference: TrackletDataset) -> TrackletDatase
                                  frame_names=clip.frame_names, video_id=clip.video_id, caption=clip.caption)
                 for clip, vid in zip(reference.clips, video_ids(reference.clips))}
     count = dict.fromkeys(builders.values(), 0)
-    for rec in records(data, file):
+    results = list(records(data, file))
+    for rec in results:
         builder = _video(builders, rec, log)
         if "bboxes" not in rec.obj and "segmentations" in rec.obj:
-            raise FormatError(rec.at("bboxes"), "missing: mask-only results are not supported (box-only project)")
+            rec = Record({**rec.obj, "bboxes": _mask_boxes(rec)}, rec.where)
         score = rec.get("score", "number")
         if builder is None or all(box is None for box in rec.get("bboxes", "list")):
             continue
         count[builder] += 1
         _add_track(builder, rec, count[builder], score=score)
     clips = [b.build() for b in builders.values()]
-    return finish_dataset(log, clips, reference.categories, image_root=reference.image_root)
+    return finish_dataset(log, clips, reference.categories, image_root=reference.image_root,
+                          info={"ytvis_masks": _has_masks(results), "ytvis_results": file})
 
 
 def write_results(dataset: TrackletDataset, path: str | Path) -> None:
@@ -148,6 +154,33 @@ def write_results(dataset: TrackletDataset, path: str | Path) -> None:
                 out.append({"video_id": vid, "category_id": inst.category_id,
                             "score": 1.0 if score is None else score, "bboxes": _bboxes(inst)})
     write_json(out, path)
+
+
+def _has_masks(annotations: list[Record]) -> bool:
+    """Whether every frame with a box (or a mask) has a mask: the files can then be scored on masks."""
+    def frames(rec: Record, key: str) -> list[bool]:
+        return [v is not None for v in rec.obj.get(key) or []]
+    return bool(annotations) and all(
+        "segmentations" in rec.obj and ("bboxes" not in rec.obj or frames(rec, "bboxes") == frames(rec, "segmentations"))
+        for rec in annotations)
+
+
+def _mask_boxes(rec: Record) -> list[list[float] | None]:
+    """The bounding box of each frame's RLE mask (None where there is no mask or it is empty)."""
+    from pycocotools import mask as mask_utils
+
+    boxes: list[list[float] | None] = []
+    for t, seg in enumerate(rec.get("segmentations", "list")):
+        if seg is None:
+            boxes.append(None)
+            continue
+        if not (isinstance(seg, dict) and {"size", "counts"} <= seg.keys()):
+            raise FormatError(rec.at(f"segmentations[{t}]"), "expected an RLE mask {size: [h, w], counts}")
+        height, width = seg["size"]
+        rle = mask_utils.frPyObjects(seg, height, width) if isinstance(seg["counts"], list) else seg
+        box = [float(v) for v in mask_utils.toBbox(rle)]
+        boxes.append(box if box[2] > 0 and box[3] > 0 else None)
+    return boxes
 
 
 def _folder(file_names: list[str]) -> str | None:
