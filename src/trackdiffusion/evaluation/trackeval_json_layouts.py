@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import trackeval
 
-from ..tracklets.clip import Instance
 from ..tracklets.dataset import TrackletDataset
 from ..tracklets.formats import tao
-from ..tracklets.formats.common import category_records, dir_name, load_json, video_ids, write_json, xyxy_to_xywh
+from ..tracklets.formats.common import category_records, dir_name, load_json, video_ids, write_json
+from ..tracklets.formats.ytvis import track_boxes
 from .boxes import pair_clips
 from .trackeval_layouts import TRACKER
 
@@ -138,7 +138,7 @@ def _box_layout(gt: TrackletDataset, pred: TrackletDataset, pairs: list) -> tupl
                        "file_names": [f"{seq}/{t:05d}.jpg" for t in range(g_clip.num_frames)]})
         for inst in g_clip.instances:
             annotations.append({"id": len(annotations) + 1, "video_id": vid, "category_id": inst.category_id,
-                                "iscrowd": int(inst.iscrowd), "segmentations": _boxes(inst),
+                                "iscrowd": int(inst.iscrowd), "segmentations": track_boxes(inst),
                                 "height": g_clip.height, "width": g_clip.width})
         for inst in p_clip.instances if p_clip is not None else []:
             name = pred.categories[inst.category_id]
@@ -147,12 +147,8 @@ def _box_layout(gt: TrackletDataset, pred: TrackletDataset, pairs: list) -> tupl
                                  f"not a category of the ground truth ({', '.join(by_name)})")
             score = inst.track_score()
             results.append({"video_id": vid, "category_id": by_name[name], "score": 1.0 if score is None else score,
-                            "segmentations": _boxes(inst)})
+                            "segmentations": track_boxes(inst)})
     return {"videos": videos, "annotations": annotations, "categories": category_records(gt.categories)}, results
-
-
-def _boxes(inst: Instance) -> list[list[float] | None]:
-    return [xyxy_to_xywh(inst.boxes[t]) if present else None for t, present in enumerate(inst.present)]
 
 
 def _mean_area(boxes: list) -> float:

@@ -100,7 +100,7 @@ def write(dataset: TrackletDataset, path: str | Path) -> None:
         video |= {key: getattr(clip, key) for key in ("fps", "caption") if getattr(clip, key) is not None}
         videos.append(video)
         for inst in clip.instances:
-            boxes = _bboxes(inst)
+            boxes = track_boxes(inst)
             annotations.append({
                 "id": inst.id if keep else len(annotations) + 1, "video_id": vid,
                 "category_id": inst.category_id, "iscrowd": int(inst.iscrowd), "bboxes": boxes,
@@ -152,7 +152,7 @@ def write_results(dataset: TrackletDataset, path: str | Path) -> None:
             if inst.present.any():
                 score = inst.track_score()
                 out.append({"video_id": vid, "category_id": inst.category_id,
-                            "score": 1.0 if score is None else score, "bboxes": _bboxes(inst)})
+                            "score": 1.0 if score is None else score, "bboxes": track_boxes(inst)})
     write_json(out, path)
 
 
@@ -212,5 +212,6 @@ def _add_track(builder: ClipBuilder, rec: Record, instance_id: int, *, score: fl
                             fields={"box": field, "category": "category_id", "score": "score"})
 
 
-def _bboxes(inst: Instance) -> list[list[float] | None]:
+def track_boxes(inst: Instance) -> list[list[float] | None]:
+    """Per-frame ``[x, y, w, h]`` of ``inst``, None where it is absent (YouTube-VIS's per-track lists)."""
     return [xyxy_to_xywh(inst.boxes[t]) if p else None for t, p in enumerate(inst.present)]
