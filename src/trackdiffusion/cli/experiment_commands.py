@@ -1,4 +1,5 @@
-"""``learning-curve`` and ``evaluate category-probe``: how far training has taken the model."""
+"""``learning-curve``, ``evaluate category-probe`` and ``evaluate phrase-colours``: how far training has
+taken the model."""
 
 from __future__ import annotations
 
@@ -136,3 +137,47 @@ def vae_round_trip(
     out.mkdir(parents=True, exist_ok=True)
     (out / "vae_round_trip.json").write_text(json.dumps(result, indent=2) + "\n")
     typer.echo(json.dumps(result, indent=2))
+
+
+@evaluate_app.command("phrase-colours")
+def phrase_colours(
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Pipeline checkpoint [default: the shipped one]."),
+    val: Path = typer.Option(..., "--val", exists=True, file_okay=False,
+                             help="Held-out split with frames and phrases.json (e.g. WORLD/val)."),
+    clips: int = typer.Option(16, "--clips"),
+    frames: int = typer.Option(8, "--frames"),
+    sampling_steps: int = typer.Option(25, "--sampling-steps"),
+    guidance: float = typer.Option(5.0, "--guidance"),
+    tracker: Optional[Path] = _TRACKER,
+    out: Optional[Path] = typer.Option(None, "--out", help="Write phrase_colours.json here."),
+    threads: int = _THREADS,
+) -> None:
+    """TrackAP, ClsAcc and ColourAcc of clips generated with appearance phrases and with the category only."""
+    import tempfile
+
+    import torch
+
+    from ..assets import DEFAULT_CHECKPOINT, require
+    from ..evaluation.learning_curve import held_out
+    from ..evaluation.phrase_colours import compare_phrases
+    from ..evaluation.tracker.model import GroundingTracker
+    from ..pipelines import TrackDiffusionPipeline
+    from ..pipelines.generation import GenerationSettings
+    from ..tracklets.phrases import PHRASES_FILE
+
+    torch.set_num_threads(threads)
+    if not (val / PHRASES_FILE).is_file():
+        raise typer.BadParameter(f"{val / PHRASES_FILE} does not exist: ColourAcc needs each object's phrase")
+    truth = held_out(val, clips, frames, phrases=True)
+    pipe = TrackDiffusionPipeline.from_checkpoint(checkpoint or require(DEFAULT_CHECKPOINT, "the shipped checkpoint"))
+    pipe.set_progress_bar_config(disable=True)
+    settings = GenerationSettings(steps=sampling_steps, guidance=guidance, seed=0, num_frames=frames)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = compare_phrases(pipe, GroundingTracker.from_pretrained(_tracker(tracker)), truth, settings, Path(tmp))
+    lines = ["| clips | TrackAP | AgnAP | ClsAcc | BgStd | ColourAcc |", "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {name} | " + " | ".join(f"{r[k]:.2f}" for k in ("TrackAP", "AgnAP", "ClsAcc", "BgStd", "ColourAcc"))
+              + " |" for name, r in rows.items()]
+    typer.echo("\n".join(lines))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "phrase_colours.json").write_text(json.dumps(rows, indent=2) + "\n")

@@ -41,6 +41,22 @@ def read_input(tracklets: Path, width: Optional[int], height: Optional[int]):
     return read_tracklets(tracklets, fmt, width=width, height=height)
 
 
+def _use_phrases(dataset, tracklets: Path, takes_phrases: bool) -> None:
+    """Condition on the ``phrases.json`` beside the tracklets when the model was trained with phrases."""
+    from ..tracklets.phrases import PHRASES_FILE, read_split_phrases
+
+    if takes_phrases:
+        read_split_phrases(dataset, _beside(tracklets))
+    elif (_beside(tracklets) / PHRASES_FILE).is_file():
+        _say(f"note: {_beside(tracklets) / PHRASES_FILE} is not used: the checkpoint was trained without "
+             "appearance phrases")
+
+
+def _beside(tracklets: Path) -> Path:
+    """The folder whose captions.json / phrases.json belong to ``tracklets`` (a folder or a file)."""
+    return tracklets if tracklets.is_dir() else tracklets.parent
+
+
 def _output_size(size: Optional[str]) -> tuple[Optional[int], Optional[int]]:
     if size is None:
         return None, None
@@ -55,7 +71,7 @@ def _captions(tracklets: Path) -> dict[str, str] | None:
     from ..tracklets.captions import load_captions
     from ..tracklets.loader import CAPTIONS_FILE
 
-    file = (tracklets if tracklets.is_dir() else tracklets.parent) / CAPTIONS_FILE
+    file = _beside(tracklets) / CAPTIONS_FILE
     return load_captions(file) if file.is_file() else None
 
 
@@ -139,6 +155,7 @@ def _run(tracklets, out, checkpoint, options, limit, input_size, output, device,
     checkpoint = checkpoint or require(DEFAULT_CHECKPOINT, "the shipped checkpoint")
     settings = GenerationSettings(**options, width=output[0], height=output[1])
     model = ModelInfo.from_checkpoint(checkpoint, checkpoint_hash(checkpoint), dtype)
+    _use_phrases(dataset, tracklets, model.takes_phrases)
     verifier = None
     if verify is not None:
         from ..evaluation.verification import TrackerVerifier

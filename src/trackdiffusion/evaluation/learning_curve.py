@@ -27,6 +27,7 @@ from ..pipelines import TrackDiffusionPipeline
 from ..pipelines.generation import GenerationSettings, generate_dataset
 from ..tracklets.dataset import TrackletDataset
 from ..tracklets.formats import read_tracklets
+from ..tracklets.phrases import read_split_phrases
 from ..training.checkpointing import checkpoint_dir
 from ..training.config import load_config
 from ..training.export import export_run
@@ -44,8 +45,12 @@ def frames_per_step(run: Path) -> int:
     return cfg.batch_size * cfg.gradient_accumulation_steps * cfg.data.num_frames
 
 
-def held_out(val: str | Path, clips: int, frames: int) -> TrackletDataset:
+def held_out(val: str | Path, clips: int, frames: int, phrases: bool = False) -> TrackletDataset:
+    """The first ``clips`` clips of ``val``, cut to their first ``frames`` frames; ``phrases``
+    attaches the split's ``phrases.json`` first (the cut may drop instances it names)."""
     dataset = read_tracklets(val)
+    if phrases:
+        read_split_phrases(dataset, val)
     dataset.clips = [c.window(0, frames) for c in dataset.clips[:clips]]
     return dataset
 

@@ -84,6 +84,7 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         box_attention: bool = False,
         gate_init: str = "zero",
         instance_map_channels: int = 0,
+        appearance_phrases: bool = False,
     ):
         super().__init__()
         check_track_options(enhancer_placement, instance_injection)
@@ -110,7 +111,8 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         self.instance_maps = InstanceMaps(category_embed_dim, instance_map_channels, c0) \
             if instance_map_channels else None
         self.location_tokens = InstanceLocationTokens(category_embed_dim, token_dim, location_mlp_dim,
-                                                      fourier_freqs, identity_bank_size, use_identity_embedding)
+                                                      fourier_freqs, identity_bank_size, use_identity_embedding,
+                                                      appearance_phrases)
         self.trajectory_encoder = TrajectoryEncoder(trajectory_dim, fourier_freqs) if use_instance_enhancer else None
         spec = BlockSpec(temb, norm_eps, norm_num_groups, act_fn, attention_head_dim, cross_attention_dim, dict(
             token_dim=token_dim, injection=instance_injection, enhancer_dim=enhancer_dim,
@@ -193,6 +195,8 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         temporal: bool = True,
         timestep_cond: torch.Tensor | None = None,
         return_dict: bool = True,
+        phrase_embeds: torch.Tensor | None = None,
+        has_phrase: torch.Tensor | None = None,
     ) -> UNet3DConditionOutput | tuple[torch.Tensor]:
         """
         Args:
@@ -205,6 +209,8 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
             instance_slots: ``[B, N]`` long identity-bank entries (distinct within a clip).
             temporal: False for the image stage (temporal layers and enhancers bypassed).
             timestep_cond: optional ``[B, time_cond_proj_dim]``.
+            phrase_embeds: optional ``[B, N, Dc]`` appearance-phrase embeddings (models built with
+                ``appearance_phrases``); ``has_phrase`` ``[B, N]`` bool says which instances have one.
 
         Returns:
             ``[B, C_out, T, H, W]`` (in ``.sample`` when ``return_dict``).
@@ -213,7 +219,8 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         factor = 2 ** self.num_upsamplers
         forward_upsample_size = H % factor != 0 or W % factor != 0
         temb = self._time_embedding(timestep, sample, timestep_cond)
-        track = self._track_conditioning(B, T, boxes, present, category_embeds, instance_slots, temporal)
+        track = self._track_conditioning(B, T, boxes, present, category_embeds, instance_slots, temporal,
+                                         phrase_embeds, has_phrase)
         x = BlockInputs(
             temb=temb.repeat_interleave(T, dim=0),  # [B*T, E]
             encoder_hidden_states=encoder_hidden_states.repeat_interleave(T, dim=0),  # [B*T, L, D]
@@ -248,7 +255,7 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         return self.time_embedding(self.time_proj(t).to(dtype=self.conv_in.weight.dtype), cond)
 
     def _track_conditioning(self, B: int, T: int, boxes, present, category_embeds, instance_slots,
-                            temporal: bool) -> TrackConditioning | None:
+                            temporal: bool, phrase_embeds=None, has_phrase=None) -> TrackConditioning | None:
         if boxes is None:
             return None
         if present is None or category_embeds is None:
@@ -259,6 +266,10 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         got = {"boxes": boxes, "present": present, "category_embeds": category_embeds}
         if instance_slots is not None:
             expect["instance_slots"], got["instance_slots"] = (B, N), instance_slots
+        if phrase_embeds is not None:
+            expect["phrase_embeds"], got["phrase_embeds"] = (B, N, self.config.category_embed_dim), phrase_embeds
+        if has_phrase is not None:
+            expect["has_phrase"], got["has_phrase"] = (B, N), has_phrase
         for name, shape in expect.items():
             if tuple(got[name].shape) != shape:
                 raise ValueError(f"{name} has shape {tuple(got[name].shape)}, expected {shape} "
@@ -270,7 +281,7 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         # float32 in every dtype: Fourier features, ROI corners and cell masks are computed from them.
         boxes = (boxes.float() * present[..., None])
         dtype = self.conv_in.weight.dtype
-        tokens = self.location_tokens(boxes, category_embeds.to(dtype), instance_slots)
+        tokens = self.location_tokens(boxes, category_embeds.to(dtype), instance_slots, phrase_embeds, has_phrase)
         trajectory = self.trajectory_encoder(boxes, present, dtype) \
             if self.trajectory_encoder is not None and temporal else None
         return TrackConditioning(rearrange(tokens, "b t n d -> (b t) n d"), boxes, present, trajectory, temporal,

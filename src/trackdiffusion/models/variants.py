@@ -21,7 +21,7 @@ TRACK_OPTIONS = (
     "category_embed_dim", "location_token_dim", "location_mlp_dim", "fourier_freqs", "identity_bank_size",
     "use_identity_embedding", "use_instance_enhancer", "enhancer_placement", "instance_injection",
     "enhancer_dim", "trajectory_dim", "roi_output_size", "roi_sampling_ratio", "spatial_position_embedding",
-    "box_attention", "gate_init", "instance_map_channels",
+    "box_attention", "gate_init", "instance_map_channels", "appearance_phrases",
 )
 
 PLACEMENTS = {"decoder": ("up",), "encoder": ("down",), "both": ("down", "up")}

@@ -14,7 +14,7 @@ A clip is written into a temporary folder under ``.partial/`` and renamed into `
 ``os.rename``, so ``clips/<clip>`` is either absent or complete; whatever a killed process left
 under ``.partial/`` is deleted when its clip is written again. :func:`merge` writes the data-set
 level files from the shards: ``cocovid.json``, ``ytvis.json``, ``mot/``, ``captions.json``,
-``manifest.jsonl``, ``generation.json`` and ``contact_sheet.png``, each replaced atomically.
+``phrases.json``, ``manifest.jsonl``, ``generation.json`` and ``contact_sheet.png``, each replaced atomically.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ..tracklets.formats import cocovid, mot, ytvis
 from ..tracklets.formats.common import dir_name
 from ..tracklets.captions import save_captions
 from ..tracklets.loader import CAPTIONS_FILE
+from ..tracklets.phrases import PHRASES_FILE, read_split_phrases, save_phrases
 
 PLAN_FILE = "plan.json"
 MANIFEST_FILE = "manifest.jsonl"
@@ -173,6 +174,7 @@ def merge(out: str | Path, sheet: Callable[[TrackletDataset, Path], None] | None
     clips, records = [], []
     for name in done:
         shard = cocovid.read(clip_dir(out, name) / LABELS_FILE)
+        read_split_phrases(shard, clip_dir(out, name))
         clip = shard.clip(name)
         clip.categories = categories
         clips.append(clip)
@@ -184,11 +186,12 @@ def merge(out: str | Path, sheet: Callable[[TrackletDataset, Path], None] | None
     ytvis.write(labels, staging / ytvis.DEFAULT_NAME)
     mot.write(_crowd_as_mot_ignore(labels), staging / "mot")
     save_captions({c.name: c.caption or "" for c in clips}, staging / CAPTIONS_FILE)
+    save_phrases(labels, staging / PHRASES_FILE)
     (staging / MANIFEST_FILE).write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
     meta = {"settings": plan["settings"], "clips": len(clips), "width": plan["width"], "height": plan["height"],
             "source": plan["source"]}
     (staging / SETTINGS_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    for name in (cocovid.DEFAULT_NAME, ytvis.DEFAULT_NAME, CAPTIONS_FILE, MANIFEST_FILE, SETTINGS_FILE):
+    for name in (cocovid.DEFAULT_NAME, ytvis.DEFAULT_NAME, CAPTIONS_FILE, PHRASES_FILE, MANIFEST_FILE, SETTINGS_FILE):
         os.replace(staging / name, out / name)
     if (out / "mot").exists():
         retire(out / "mot")
@@ -212,4 +215,7 @@ def _crowd_as_mot_ignore(labels: TrackletDataset) -> TrackletDataset:
 
 
 def write_label_shard(clip: Clip, folder: Path) -> None:
-    cocovid.write(TrackletDataset([clip], clip.categories), folder / LABELS_FILE)
+    labels = TrackletDataset([clip], clip.categories)
+    cocovid.write(labels, folder / LABELS_FILE)
+    if any(inst.phrase for inst in clip.instances):  # no tracking format has a field for them
+        save_phrases(labels, folder / PHRASES_FILE)

@@ -27,7 +27,8 @@ def tracklets_hash(clip: Clip) -> str:
         "instances": [{"id": inst.id, "category": clip.categories[inst.category_id],
                        "present": inst.present.astype(int).tolist(),
                        # 1e-6 px: what survives a round trip through the json formats.
-                       "boxes": np.round(np.nan_to_num(inst.boxes[inst.present], nan=-1.0), 6).tolist()}
+                       "boxes": np.round(np.nan_to_num(inst.boxes[inst.present], nan=-1.0), 6).tolist(),
+                       **({"phrase": inst.phrase} if inst.phrase else {})}  # phrase-less hashes stay as they were
                       for inst in clip.instances],
     }
     return _sha256(json.dumps(record, sort_keys=True).encode())

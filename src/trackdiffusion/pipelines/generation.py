@@ -64,11 +64,12 @@ class ModelInfo:
     default_size: tuple[int, int]  # (height, width)
     size_factor: int             # frame sizes must be multiples of this
     bank_size: int               # most instances per clip (0: no limit)
+    takes_phrases: bool = False  # trained with per-instance appearance phrases
 
     @classmethod
     def from_pipeline(cls, pipe: TrackDiffusionPipeline, identity: str) -> "ModelInfo":
         return cls(identity, str(pipe.unet.dtype).removeprefix("torch."), pipe.default_size(), pipe.size_factor,
-                   pipe.unet.location_tokens.bank_size)
+                   pipe.unet.location_tokens.bank_size, pipe.unet.location_tokens.phrase is not None)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, identity: str, dtype: str) -> "ModelInfo":
@@ -80,7 +81,8 @@ class ModelInfo:
         size = unet.get("sample_size")
         bank = unet.get("identity_bank_size", 0) if unet.get("use_identity_embedding", True) else 0
         return cls(identity, dtype, (size * vae_factor, size * vae_factor) if size else (0, 0),
-                   vae_factor * 2 ** (len(unet["block_out_channels"]) - 1), bank)
+                   vae_factor * 2 ** (len(unet["block_out_channels"]) - 1), bank,
+                   bool(unet.get("appearance_phrases", False)))
 
 
 class Verifier(Protocol):

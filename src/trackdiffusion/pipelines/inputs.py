@@ -17,11 +17,17 @@ class PreparedTracklets:
         tensors: batched :class:`TrackletTensors` (boxes ``[B, T, N, 4]``, present ``[B, T, N]``).
         names: per clip, the category name of each of its N slots ("" for padding slots).
         categories: per clip, its category table (id -> name), for the output tracklets.
+        phrases: per clip, the appearance phrase of each of its N slots ("" for none).
     """
 
     tensors: TrackletTensors
     names: list[list[str]]
     categories: list[dict[int, str]]
+    phrases: list[list[str]]
+
+    @property
+    def has_phrases(self) -> bool:
+        return any(p for row in self.phrases for p in row)
 
     def to_clips(self, width: int, height: int, names: list[str]) -> list[Clip]:
         """The tracklets at the output resolution, one clip per batch item."""
@@ -34,7 +40,8 @@ class PreparedTracklets:
 def prepare_tracklets(tracklets, category_names: dict[int, str] | None = None) -> PreparedTracklets:
     """Accept a :class:`Clip`, a list of clips, or (batched or not) :class:`TrackletTensors`.
 
-    Tensors carry category ids only, so they need ``category_names`` (id -> name).
+    Tensors carry category ids only, so they need ``category_names`` (id -> name); appearance
+    phrases come from the clips' :attr:`Instance.phrase` (tensors carry none).
     """
     if isinstance(tracklets, Clip):
         tracklets = [tracklets]
@@ -45,11 +52,13 @@ def prepare_tracklets(tracklets, category_names: dict[int, str] | None = None) -
             c.validate()
         tensors = collate_tracklets([clip_to_tensors(c) for c in tracklets])
         tables = [c.categories for c in tracklets]
+        phrases = [[i.phrase or "" for i in c.instances] for c in tracklets]
     elif isinstance(tracklets, TrackletTensors):
         if category_names is None:
             raise ValueError("TrackletTensors carry category ids only: pass category_names={id: name}")
         tensors = tracklets if tracklets.present.dim() == 3 else collate_tracklets([tracklets])
         tables = [category_names] * tensors.present.shape[0]
+        phrases = [[] for _ in tables]
     else:
         raise TypeError(f"tracklets must be a Clip, a list of Clips or TrackletTensors, got {type(tracklets).__name__}")
     names = []
@@ -64,11 +73,13 @@ def prepare_tracklets(tracklets, category_names: dict[int, str] | None = None) -
             else:
                 row.append(table[cid])
         names.append(row)
-    return PreparedTracklets(tensors, names, tables)
+    N = tensors.present.shape[-1]
+    return PreparedTracklets(tensors, names, tables, [row + [""] * (N - len(row)) for row in phrases])
 
 
 def check_inputs(prompts: list[str], prepared: PreparedTracklets, num_frames: int | None,
-                 height: int, width: int, factor: int, bank_size: int, guidance_scale: float) -> None:
+                 height: int, width: int, factor: int, bank_size: int, guidance_scale: float,
+                 takes_phrases: bool = False) -> None:
     """Raise a ValueError naming the first bad input."""
     t = prepared.tensors
     B, T, N = t.present.shape
@@ -88,5 +99,10 @@ def check_inputs(prompts: list[str], prepared: PreparedTracklets, num_frames: in
                          "(the VAE factor times the UNet's downsampling)")
     if bank_size and N > bank_size:
         raise ValueError(f"{N} instances exceed the model's identity_bank_size={bank_size}")
+    if prepared.has_phrases and not takes_phrases:
+        b, n = next((b, n) for b, row in enumerate(prepared.phrases) for n, p in enumerate(row) if p)
+        raise ValueError(f"clip {b}, instance {int(t.instance_ids[b, n])} has the appearance phrase "
+                         f"{prepared.phrases[b][n]!r}, but the model was trained without appearance phrases "
+                         "(its UNet has appearance_phrases=False): remove the phrases or use a model trained with them")
     if guidance_scale < 0:
         raise ValueError(f"guidance_scale must be >= 0, got {guidance_scale}")

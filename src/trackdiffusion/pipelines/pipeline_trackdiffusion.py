@@ -92,7 +92,8 @@ class TrackDiffusionPipeline(DiffusionPipeline):
         Args:
             prompt: one caption, or one per clip.
             tracklets: a :class:`Clip`, a list of clips, or :class:`TrackletTensors` (boxes
-                ``[(B,) T, N, 4]`` normalized xyxy) with ``category_names``.
+                ``[(B,) T, N, 4]`` normalized xyxy) with ``category_names``. A clip's instances may
+                carry appearance phrases (:attr:`Instance.phrase`) for models trained with them.
             num_frames: T (defaults to the tracklets'; must agree).
             height, width: output size (default: the model's native size).
             num_inference_steps, guidance_scale, box_guidance_scale: sampler settings.
@@ -109,7 +110,8 @@ class TrackDiffusionPipeline(DiffusionPipeline):
         if height is None or width is None:
             height, width = self.default_size()
         check_inputs(prompts, prepared, num_frames, height, width, self.size_factor,
-                     self.unet.location_tokens.bank_size, guidance_scale)
+                     self.unet.location_tokens.bank_size, guidance_scale,
+                     takes_phrases=self.unet.location_tokens.phrase is not None)
         if output_type not in ("np", "pt"):
             raise ValueError(f"output_type must be 'np' or 'pt', got {output_type!r}")
         device, dtype = self._execution_device, self.unet.dtype
@@ -154,9 +156,15 @@ class TrackDiffusionPipeline(DiffusionPipeline):
         cats = self.prompt_encoder.embed_categories(flat).to(device, dtype).reshape(B, N, -1)
         slots = torch.arange(N, device=device).expand(B, N)  # any distinct assignment works
         boxes, present = t.boxes.to(dtype), t.present
+        phrases = {}
+        if prepared.has_phrases:  # else every instance gets the category-only token
+            flat = [p for row in prepared.phrases for p in row]
+            phrases = dict(phrase_embeds=self.prompt_encoder.embed_categories(flat).to(device, dtype).reshape(B, N, -1),
+                           has_phrase=torch.tensor([[bool(p) for p in row] for row in prepared.phrases],
+                                                   device=device).reshape(B, N))
         if not cfg:
             return dict(encoder_hidden_states=text, boxes=boxes, present=present,
-                        category_embeds=cats, instance_slots=slots)
+                        category_embeds=cats, instance_slots=slots, **phrases)
         empty = self.prompt_encoder.encode([""] * B).to(device, dtype)
         none = torch.zeros_like(present)
         texts = [empty, text, text] if separate else [empty, text]
@@ -164,7 +172,8 @@ class TrackDiffusionPipeline(DiffusionPipeline):
         k = len(texts)
         return dict(encoder_hidden_states=torch.cat(texts), boxes=boxes.repeat(k, 1, 1, 1),
                     present=torch.cat(masks), category_embeds=cats.repeat(k, 1, 1),
-                    instance_slots=slots.repeat(k, 1))
+                    instance_slots=slots.repeat(k, 1), **{name: v.repeat(k, *[1] * (v.dim() - 1))
+                                                         for name, v in phrases.items()})
 
     def decode_latents(self, latents: torch.Tensor, chunk: int = 16) -> torch.Tensor:
         """``[B, C, T, h, w]`` latents -> ``[B, T, 3, H, W]`` frames in [-1, 1]."""

@@ -36,6 +36,8 @@ class Instance:
         attributes: optional per-frame arrays ``[T]`` that formats carry losslessly
             (e.g. ``occluded``, ``truncated``, ``mot_class``, ``mot_conf``, ``cover``).
         iscrowd: the instance is a crowd region (ignored by AP-style metrics).
+        phrase: optional appearance phrase ("red striped star") beside the category, for models
+            trained with appearance phrases (see :mod:`trackdiffusion.tracklets.phrases`).
     """
 
     id: int
@@ -46,6 +48,7 @@ class Instance:
     score: np.ndarray | None = None
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     iscrowd: bool = False
+    phrase: str | None = None
 
     @property
     def num_frames(self) -> int:
@@ -78,6 +81,7 @@ class Instance:
             score=pick(self.score),
             attributes={k: v[index].copy() for k, v in self.attributes.items()},
             iscrowd=self.iscrowd,
+            phrase=self.phrase,
         )
 
 

@@ -27,6 +27,7 @@ from .clip import Clip
 from .dataset import TrackletDataset
 from .errors import Problem, TrackletError
 from .formats import read_tracklets
+from .phrases import read_split_phrases
 from .tensors import clip_to_tensors, collate_tracklets
 
 CAPTIONS_FILE = "captions.json"
@@ -114,11 +115,14 @@ class ClipDataset(Dataset):
 
     @classmethod
     def from_dir(cls, split_dir: str | Path, **kwargs) -> "ClipDataset":
-        """A split directory: its annotations (``read_tracklets``) and ``captions.json`` if present."""
+        """A split directory: its annotations (``read_tracklets``), and ``captions.json`` and
+        ``phrases.json`` if present."""
         split_dir = Path(split_dir)
         if "captions" not in kwargs and (split_dir / CAPTIONS_FILE).is_file():
             kwargs["captions"] = split_dir / CAPTIONS_FILE
-        return cls(read_tracklets(split_dir), **kwargs)
+        dataset = read_tracklets(split_dir)
+        read_split_phrases(dataset, split_dir)
+        return cls(dataset, **kwargs)
 
     @property
     def span(self) -> int:
@@ -152,6 +156,7 @@ class ClipDataset(Dataset):
             "tracklets": clip_to_tensors(tracks),
             "caption": caption_for(tracks, self.captions),
             "category_names": [clip.categories[inst.category_id] for inst in tracks.instances],
+            "phrases": [inst.phrase or "" for inst in tracks.instances],  # "" = no phrase
             "clip": clip.name,
             "start": start,
         }
@@ -164,12 +169,13 @@ class ClipDataset(Dataset):
 
 def collate_clips(items: list[dict]) -> dict:
     """A batch of :class:`ClipDataset` items: ``frames [B, T, 3, H, W]``, batched tracklets
-    (N padded to the largest), and lists of captions, category names, clip names and starts."""
+    (N padded to the largest), and lists of captions, category names, phrases, clip names and starts."""
     return {
         "frames": torch.stack([it["frames"] for it in items]),
         "tracklets": collate_tracklets([it["tracklets"] for it in items]),
         "caption": [it["caption"] for it in items],
         "category_names": [it["category_names"] for it in items],
+        "phrases": [it["phrases"] for it in items],
         "clip": [it["clip"] for it in items],
         "start": torch.tensor([it["start"] for it in items], dtype=torch.long),
     }

@@ -95,6 +95,7 @@ class TrainConfig:
     foreground_weight: float = 2.0      # paper Table 5
     prompt_dropout: float = 0.1         # guidance dropout, drawn independently
     box_dropout: float = 0.1
+    phrase_dropout: float = 0.5         # per instance: train with and without appearance phrases (models with them)
     checkpoint_every: int = 250
     keep_last: int = 3
     log_every: int = 10
@@ -113,6 +114,7 @@ class TrainConfig:
             (self.foreground_weight > 0, "foreground_weight", f"must be > 0, got {self.foreground_weight}"),
             (0 <= self.prompt_dropout <= 1, "prompt_dropout", f"must be in [0, 1], got {self.prompt_dropout}"),
             (0 <= self.box_dropout <= 1, "box_dropout", f"must be in [0, 1], got {self.box_dropout}"),
+            (0 <= self.phrase_dropout <= 1, "phrase_dropout", f"must be in [0, 1], got {self.phrase_dropout}"),
             (self.ema_decay is None or 0 < self.ema_decay < 1, "ema_decay", f"must be in (0, 1) or null, got {self.ema_decay}"),
             (self.checkpoint_every > 0 and self.keep_last > 0, "checkpoint_every", "checkpoint_every and keep_last must be > 0"),
             (bool(self.data.path), "data.path", "is required (a tracklet data set with frames)"),

@@ -131,6 +131,7 @@ def collate_windows(items: list[dict]) -> dict:
     batch = {"tracklets": collate_tracklets([it["tracklets"] for it in items]),
              "caption": [it["caption"] for it in items],
              "category_names": [it["category_names"] for it in items],
+             "phrases": [it["phrases"] for it in items],
              "clip": [it["clip"] for it in items]}
     if "latents" in items[0]:
         batch["latents"] = torch.stack([it["latents"] for it in items])  # [B, C, T, h, w]

@@ -21,14 +21,18 @@ def random_slots(B: int, N: int, bank: int, generator: torch.Generator) -> torch
 
 def diffusion_loss(unet: TrackDiffusionUNet, scheduler: DDPMScheduler, prompts: PromptEncoder, batch: dict,
                    generator: torch.Generator, *, temporal: bool, foreground_weight: float,
-                   prompt_dropout: float, box_dropout: float, bank_size: int) -> torch.Tensor:
+                   prompt_dropout: float, box_dropout: float, bank_size: int,
+                   phrase_dropout: float = 0.0) -> torch.Tensor:
     """
     Args:
         batch: ``latents [B, C, T, h, w]`` (scaled VAE latents, or pixels in [-1, 1]),
             ``tracklets`` (boxes ``[B, T, N, 4]``, present ``[B, T, N]``), ``caption`` (B strings),
-            ``category_names`` (B lists of N names).
+            ``category_names`` (B lists of N names), optionally ``phrases`` (B lists of N
+            appearance phrases, "" for none; used by models built with ``appearance_phrases``).
         generator: CPU generator of this step (noise, timesteps, dropout and slots all come from it,
             so a resumed run repeats the same draws).
+        phrase_dropout: probability that an instance's phrase is left out, so that the model also
+            learns the category-only token.
     """
     x0 = batch["latents"]
     device = x0.device
@@ -45,6 +49,24 @@ def diffusion_loss(unet: TrackDiffusionUNet, scheduler: DDPMScheduler, prompts: 
     cats = prompts.embed_categories(names).to(device, x0.dtype).reshape(B, N, -1)
     slots = random_slots(B, N, bank_size, generator).to(device)
     boxes = tracks.boxes.to(device, x0.dtype)
-    pred = unet(noisy, t, text, boxes, present.to(device), cats, slots, temporal=temporal).sample
+    phrases = phrase_conditioning(unet, prompts, batch, N, phrase_dropout, generator)
+    pred = unet(noisy, t, text, boxes, present.to(device), cats, slots, temporal=temporal,
+                **{k: v.to(device) for k, v in phrases.items()}).sample
     weights = foreground_weights(boxes, tracks.present.to(device), x0.shape[-2], x0.shape[-1], foreground_weight)
     return weighted_mse(pred, target, weights)
+
+
+def phrase_conditioning(unet: TrackDiffusionUNet, prompts: PromptEncoder, batch: dict, N: int, dropout: float,
+                        generator: torch.Generator) -> dict:
+    """``phrase_embeds [B, N, Dc]`` and ``has_phrase [B, N]`` for a model with appearance phrases, else {}.
+
+    Nothing is drawn from ``generator`` for a model without them, so its runs stay as they were.
+    """
+    if not unet.config.get("appearance_phrases", False):
+        return {}
+    rows = [row + [""] * (N - len(row)) for row in batch.get("phrases", [[]] * len(batch["caption"]))]
+    B = len(rows)
+    has = torch.tensor([[bool(p) for p in row] for row in rows], dtype=torch.bool).reshape(B, N)
+    has &= torch.rand(B, N, generator=generator) >= dropout
+    embeds = prompts.embed_categories([p for row in rows for p in row]).reshape(B, N, prompts.dim)
+    return {"phrase_embeds": embeds, "has_phrase": has}

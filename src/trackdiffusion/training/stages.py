@@ -27,12 +27,12 @@ TEMPORAL_LAYERS = (TemporalConvLayer, TransformerTemporalModel)
 
 def stage_modules(model: nn.Module) -> dict[str, list[nn.Module]]:
     """The modules of each named part, found by type and by the attribute that holds them (not by
-    matching names): ``image`` (location-token MLP, gated self-attention) and ``video`` (temporal
-    layers, identity bank, trajectory encoder, instance enhancers and injectors)."""
+    matching names): ``image`` (location-token MLP and phrase projection, gated self-attention)
+    and ``video`` (temporal layers, identity bank, trajectory encoder, instance enhancers and injectors)."""
     image, video = [], []
     tokens = getattr(model, "location_tokens", None)
     if tokens is not None:
-        image.append(tokens.mlp)
+        image += [tokens.mlp, tokens.phrase]  # phrases, like categories, are single-frame conditions
         video.append(tokens.identity)
     video.append(getattr(model, "trajectory_encoder", None))
     for module in model.modules():

@@ -108,7 +108,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             with acc.accumulate(unet):
                 loss = diffusion_loss(unet, scheduler, prompts, batch, gen, temporal=temporal,
                                       foreground_weight=cfg.foreground_weight, prompt_dropout=cfg.prompt_dropout,
-                                      box_dropout=cfg.box_dropout, bank_size=bank)
+                                      box_dropout=cfg.box_dropout, bank_size=bank, phrase_dropout=cfg.phrase_dropout)
                 acc.backward(loss)
                 if acc.sync_gradients and cfg.max_grad_norm > 0:
                     acc.clip_grad_norm_(params, cfg.max_grad_norm)

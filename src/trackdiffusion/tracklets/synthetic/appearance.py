@@ -89,7 +89,12 @@ def pick_object_colour(background: Background, min_contrast: float,
     allowed = np.flatnonzero(distance >= min_contrast)
     k = int(rng.choice(allowed)) if len(allowed) else int(np.argmax(distance))
     colour = candidates[k]
-    # Bright colours get a dark shade and dark ones a light shade, so a texture stays visible.
+    return names[k], np.rint(colour).astype(np.uint8), np.rint(shade_of(colour)).astype(np.uint8)
+
+
+def shade_of(colour: np.ndarray) -> np.ndarray:
+    """The texture's second colour (float RGB): bright colours get a dark shade and dark ones a
+    light shade, so a texture stays visible."""
+    colour = np.asarray(colour, dtype=np.float64)
     target = 0.0 if colour.mean() > 110 else 255.0
-    shade = colour + (target - colour) * _SHADE_MIX
-    return names[k], np.rint(colour).astype(np.uint8), np.rint(shade).astype(np.uint8)
+    return colour + (target - colour) * _SHADE_MIX

@@ -151,12 +151,15 @@ def tight_boxes(inside: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[np.
 
 @dataclass
 class RenderedClip:
-    """A rendered clip: ``frames [T, H, W, 3] uint8``, its ``clip`` and ``ids [T, H, W]``
-    (the instance id seen at each pixel, 0 for background; also the clip's segmentation)."""
+    """A rendered clip: ``frames [T, H, W, 3] uint8``, its ``clip``, ``ids [T, H, W]`` (the
+    instance id seen at each pixel, 0 for background; also the clip's segmentation) and
+    ``phrases`` (instance id -> appearance phrase; kept off the clip's instances, so that clips
+    rendered in memory condition a model without phrases as they always did)."""
 
     frames: np.ndarray
     clip: Clip
     ids: np.ndarray
+    phrases: dict[int, str]
 
 
 class SyntheticWorld:
@@ -204,7 +207,7 @@ class SyntheticWorld:
         clip = Clip(name=self.clip_name(split, index), width=cfg.width, height=cfg.height,
                     num_frames=cfg.num_frames, categories=self.categories, instances=instances,
                     fps=cfg.fps, caption=caption)
-        return RenderedClip(frames, clip, to_id[owner + 1])
+        return RenderedClip(frames, clip, to_id[owner + 1], {i + 1: p for i, p in enumerate(phrases)})
 
     def plan_clip(self, split: str, index: int) -> tuple[Background, list[ObjectPlan]]:
         """The background and object plans behind :meth:`render_clip` (for inspection and tests)."""

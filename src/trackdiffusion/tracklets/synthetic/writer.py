@@ -1,8 +1,8 @@
 """Writing the synthetic world to disk in the split-directory layout.
 
 ``OUT/world.json`` holds the config; each split ``OUT/<split>/`` holds ``frames/<clip>/*.png``,
-``videos/<clip>.mp4``, ``cocovid.json``, ``ytvis.json``, ``mot/<clip>/gt/gt.txt`` and
-``captions.json``. Clips are independent, so they are rendered and written in a process pool;
+``videos/<clip>.mp4``, ``cocovid.json``, ``ytvis.json``, ``mot/<clip>/gt/gt.txt``,
+``captions.json`` and ``phrases.json`` (each object's colour, texture and shape). Clips are independent, so they are rendered and written in a process pool;
 the result does not depend on the number of workers.
 """
 
@@ -24,6 +24,7 @@ from ..clip import Clip
 from ..dataset import TrackletDataset
 from ..formats import write_split
 from ..loader import CAPTIONS_FILE, video_path
+from ..phrases import PHRASES_FILE, save_phrases
 from .config import WorldConfig
 from .render import SyntheticWorld
 
@@ -41,15 +42,18 @@ def write_clip(frames: np.ndarray, clip: Clip, split_dir: Path) -> Clip:
 
 
 def write_split_annotations(dataset: TrackletDataset, split_dir: Path) -> None:
-    """CocoVID, YouTube-VIS and MOT files plus ``captions.json`` of a split."""
+    """CocoVID, YouTube-VIS and MOT files plus ``captions.json`` and ``phrases.json`` of a split."""
     write_split(dataset, split_dir)
     save_captions({c.name: c.caption or "" for c in dataset.clips}, split_dir / CAPTIONS_FILE)
+    save_phrases(dataset, split_dir / PHRASES_FILE)
 
 
 def _render_and_write(job: tuple[WorldConfig, str, int, Path]) -> Clip:
     config, split, index, split_dir = job
-    frames, clip = SyntheticWorld(config).render_clip(split, index)
-    return write_clip(frames, clip, split_dir)
+    rendered = SyntheticWorld(config).render(split, index)
+    for inst in rendered.clip.instances:  # written to phrases.json with the split's labels
+        inst.phrase = rendered.phrases[inst.id]
+    return write_clip(rendered.frames, rendered.clip, split_dir)
 
 
 def _available_cores() -> int:
