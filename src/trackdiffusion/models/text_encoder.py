@@ -126,6 +126,14 @@ class PromptEncoder(nn.Module):
         return self._lookup(self._prompts, list(prompts), lambda texts: self._run(texts)[0].last_hidden_state)
 
     @torch.no_grad()
+    def embed_phrases(self, rows: list[list[str]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Appearance phrases of B clips, N per clip ("" for none): ``[B, N, D]`` embeddings (as
+        :meth:`embed_categories`) and ``[B, N]`` bool, which instances have one."""
+        B, N = len(rows), len(rows[0]) if rows else 0
+        has = torch.tensor([[bool(p) for p in row] for row in rows], dtype=torch.bool).reshape(B, N)
+        return self.embed_categories([p for row in rows for p in row]).reshape(B, N, self.dim), has
+
+    @torch.no_grad()
     def embed_categories(self, names: list[str]) -> torch.Tensor:
         """``[K, D]`` one vector per name: CLIP's pooled output, else the normalized token mean."""
         if not names:

@@ -158,10 +158,8 @@ class TrackDiffusionPipeline(DiffusionPipeline):
         boxes, present = t.boxes.to(dtype), t.present
         phrases = {}
         if prepared.has_phrases:  # else every instance gets the category-only token
-            flat = [p for row in prepared.phrases for p in row]
-            phrases = dict(phrase_embeds=self.prompt_encoder.embed_categories(flat).to(device, dtype).reshape(B, N, -1),
-                           has_phrase=torch.tensor([[bool(p) for p in row] for row in prepared.phrases],
-                                                   device=device).reshape(B, N))
+            embeds, has = self.prompt_encoder.embed_phrases(prepared.phrases)
+            phrases = dict(phrase_embeds=embeds.to(device, dtype), has_phrase=has.to(device))
         if not cfg:
             return dict(encoder_hidden_states=text, boxes=boxes, present=present,
                         category_embeds=cats, instance_slots=slots, **phrases)

@@ -65,8 +65,5 @@ def phrase_conditioning(unet: TrackDiffusionUNet, prompts: PromptEncoder, batch:
     if not unet.config.get("appearance_phrases", False):
         return {}
     rows = [row + [""] * (N - len(row)) for row in batch.get("phrases", [[]] * len(batch["caption"]))]
-    B = len(rows)
-    has = torch.tensor([[bool(p) for p in row] for row in rows], dtype=torch.bool).reshape(B, N)
-    has &= torch.rand(B, N, generator=generator) >= dropout
-    embeds = prompts.embed_categories([p for row in rows for p in row]).reshape(B, N, prompts.dim)
-    return {"phrase_embeds": embeds, "has_phrase": has}
+    embeds, has = prompts.embed_phrases(rows)
+    return {"phrase_embeds": embeds, "has_phrase": has & (torch.rand(len(rows), N, generator=generator) >= dropout)}
