@@ -55,6 +55,20 @@ def test_uncached_encoding_is_one_batched_pass_that_repeats_exactly():
     torch.testing.assert_close(alone, first[3], atol=1e-4, rtol=0)  # equal to the last bits only
 
 
+def test_cached_encoding_encodes_each_text_alone_so_its_bits_do_not_depend_on_the_batch():
+    model, tokenizer = load_text_encoder("minilm")
+    batched, alone = PromptEncoder(model, tokenizer, max_length=16), PromptEncoder(model, tokenizer, max_length=16)
+    sizes = []
+    hook = model.register_forward_hook(lambda m, args, kwargs, out: sizes.append(kwargs["input_ids"].shape[0]),
+                                       with_kwargs=True)
+    texts = ["a video of a star", "two squares", "a red striped circle", "two squares"]
+    tokens, pooled = batched.encode(texts), batched.embed_categories(texts)
+    assert sizes == [1] * 6  # three distinct texts, encoded one at a time, for each cache
+    hook.remove()
+    assert torch.equal(tokens[1], alone.encode(["two squares"])[0])
+    assert torch.equal(pooled[2], alone.embed_categories(["a red striped circle"])[0])
+
+
 def test_cache_keeps_the_most_recently_used_texts_on_the_cpu():
     encoder = PromptEncoder(*load_text_encoder("minilm"), max_length=16, cache_size=2)
     for batch in (["a"], ["b"], ["a"], ["c"]):

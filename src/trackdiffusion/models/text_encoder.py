@@ -59,12 +59,12 @@ def is_clip(text_encoder: nn.Module) -> bool:
 class PromptEncoder(nn.Module):
     """Captions -> token states; category names -> pooled embeddings.
 
-    The texts of one call that are not cached yet are encoded in one batched forward pass and
-    cached on the CPU (least recently used evicted first), so a cache of every caption of a data
-    set costs host memory, not accelerator memory. A text's encoding depends in its last bits on
-    what shares its batch (measured: up to 1e-5 on MiniLM), so training uses ``cache_size=0``:
-    every call encodes its batch afresh, a pure function of the step's batch, and a resumed run
-    repeats an uninterrupted one exactly.
+    A text's encoding depends in its last bits on what shares its forward pass (measured: up to
+    1e-5 on MiniLM). So a text that is not cached yet is encoded alone, and its cached value is a
+    pure function of the text: a run that caches (training does) repeats exactly when resumed with
+    an empty cache. The cache lives on the CPU (least recently used evicted first), so a cache of
+    every caption of a data set costs host memory, not accelerator memory. ``cache_size=0`` turns
+    it off: each call encodes its distinct texts in one batched pass, a pure function of the call.
 
     Conventions follow the base model: ``max_length`` defaults to the tokenizer's (77 for CLIP,
     capped at 77 for BERT-style tokenizers that allow 512); the attention mask is passed only where
@@ -109,10 +109,9 @@ class PromptEncoder(nn.Module):
         if not self.cache_size:
             rows = dict(zip(distinct, compute(distinct)))
             return torch.stack([rows[t] for t in texts])
-        missing = [t for t in distinct if t not in cache]
-        if missing:
-            for text, value in zip(missing, compute(missing).cpu()):
-                cache[text] = value
+        for text in distinct:
+            if text not in cache:
+                cache[text] = compute([text])[0].cpu()
         for t in distinct:
             cache.move_to_end(t)
         found = torch.stack([cache[t] for t in texts])

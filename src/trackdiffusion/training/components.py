@@ -53,9 +53,9 @@ def latent_layout(vae: AutoencoderKL | None) -> tuple[int, int]:
 
 
 def load_prompt_encoder(cfg: TrainConfig) -> PromptEncoder:
-    # No cache: a cached text's bits would depend on the batch it was first seen in (see PromptEncoder).
-    return PromptEncoder(*load_text_encoder(text_encoder_source(cfg)), max_length=cfg.model.text_max_length,
-                         cache_size=0)
+    # Cached: every text is encoded alone, so a resumed run's fresh cache holds the same bits (see
+    # PromptEncoder); the appearance phrases of a batch (~100 texts) would otherwise cost a pass each step.
+    return PromptEncoder(*load_text_encoder(text_encoder_source(cfg)), max_length=cfg.model.text_max_length)
 
 
 # Options a trained checkpoint can be given afterwards: each adds a module that starts as the identity.
