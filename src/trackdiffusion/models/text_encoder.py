@@ -110,10 +110,10 @@ class PromptEncoder(nn.Module):
             rows = dict(zip(distinct, compute(distinct)))
             return torch.stack([rows[t] for t in texts])
         for text in distinct:
-            if text not in cache:
+            if text in cache:
+                cache.move_to_end(text)
+            else:  # a new entry goes to the most recently used end
                 cache[text] = compute([text])[0].cpu()
-        for t in distinct:
-            cache.move_to_end(t)
         found = torch.stack([cache[t] for t in texts])
         while len(cache) > self.cache_size:
             cache.popitem(last=False)
