@@ -7,6 +7,8 @@
 3. the evaluation table of ``trackdiffusion evaluate`` (grounding tracker) -> ``DIR/evaluation``;
 4. box following (in-box contrast, its mismatched-box control, colour stability) of real and
    generated clips, and a contact sheet of real/generated pairs -> ``DIR/contact_sheet.png``;
+   a checkpoint trained with appearance phrases is given the world's ``phrases.json`` ("red
+   striped star") and ``ColourAcc`` says how many objects wear their phrase's colour;
 5. ``DIR/summary.md`` with every number and file.
 """
 
@@ -20,11 +22,13 @@ from typing import Callable
 
 from .evaluation.box_following import BoxFollowing, box_following
 from .evaluation.generated import evaluate_generated
+from .evaluation.phrase_colours import colour_accuracy, with_phrases
 from .pipelines import TrackDiffusionPipeline
 from .pipelines.generation import GenerationSettings, generate_dataset, overlay_rows
 from .tracklets.dataset import TrackletDataset
 from .tracklets.formats import read_tracklets
 from .tracklets.loader import read_clip_frames
+from .tracklets.phrases import read_split_phrases
 from .tracklets.synthetic import WorldConfig, write_world
 from .video.io import save_image
 from .video.sheet import contact_sheet
@@ -57,10 +61,13 @@ def run_demo(out: str | Path, checkpoint: str | Path, tracker: str | Path, setti
     write_world(world, out / "world", overwrite=True)
     real = out / "world" / "val"
 
-    say(f"2/4 generating them with {checkpoint} ({settings.steps} DPM-Solver++ steps, guidance {settings.guidance})")
+    source = read_tracklets(real)
+    phrased = pipe.unet.location_tokens.phrase is not None and read_split_phrases(source, real)
+    with_what = " and the appearance phrases of world/val/phrases.json" if phrased else ""
+    say(f"2/4 generating them with {checkpoint}{with_what} ({settings.steps} DPM-Solver++ steps, "
+        f"guidance {settings.guidance})")
     generated = out / "generated"
     gen_settings = GenerationSettings(steps=settings.steps, guidance=settings.guidance, seed=settings.seed)
-    source = read_tracklets(real)
     labels = generate_dataset(pipe, source, generated, gen_settings,
                               captions={c.name: c.caption for c in source.clips if c.caption},
                               progress=lambda name: say(f"    {name}"))
@@ -71,14 +78,23 @@ def run_demo(out: str | Path, checkpoint: str | Path, tracker: str | Path, setti
 
     say("4/4 box following and contact sheet")
     following = {"real": _box_following(source).to_dict(), "generated": _box_following(labels).to_dict()}
+    if phrased:
+        for name, data in (("real", source), ("generated", labels)):
+            following[name]["colour_accuracy"] = _colour_accuracy(data, source)
     _pairs_sheet(source, labels, out / "contact_sheet.png")
     summary = {"seconds": round(time.perf_counter() - started, 1), "checkpoint": str(checkpoint),
-               "settings": settings.__dict__, "box_following": following, "evaluation": evaluation.report.to_dict()}
+               "phrases": bool(phrased), "settings": settings.__dict__, "box_following": following, "evaluation": evaluation.report.to_dict()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "summary.md").write_text(_summary_markdown(summary, evaluation.report.to_markdown()))
     say(_following_table(following))
     say(f"done in {summary['seconds']} s: {out / 'summary.md'}, {out / 'contact_sheet.png'}")
     return summary
+
+
+def _colour_accuracy(data: TrackletDataset, phrased: TrackletDataset) -> float:
+    """``ColourAcc`` of ``data``'s clips against the phrases of the same clips in ``phrased``."""
+    return colour_accuracy((read_clip_frames(c, data.image_root), with_phrases(c, phrased.clip(c.name)))
+                           for c in data.clips)
 
 
 def _pairs_sheet(real: TrackletDataset, generated: TrackletDataset, path: Path, count: int = 6) -> None:
@@ -94,18 +110,26 @@ def _pairs_sheet(real: TrackletDataset, generated: TrackletDataset, path: Path, 
 
 
 def _following_table(following: dict) -> str:
-    lines = ["| clips | in-box contrast | mismatched boxes | colour std over frames |", "|---|---|---|---|"]
+    phrased = all("colour_accuracy" in v for v in following.values())
+    extra = (" ColourAcc |", "---|") if phrased else ("", "")
+    lines = ["| clips | in-box contrast | mismatched boxes | colour std over frames |" + extra[0],
+             "|---|---|---|---|" + extra[1]]
     for name, v in following.items():
-        lines.append(f"| {name} | {v['contrast']:.1f} | {v['mismatched_contrast']:.1f} | {v['colour_std']:.1f} |")
+        cells = f"| {name} | {v['contrast']:.1f} | {v['mismatched_contrast']:.1f} | {v['colour_std']:.1f} |"
+        lines.append(cells + (f" {v['colour_accuracy']:.1f} |" if phrased else ""))
     return "\n".join(lines)
 
 
 def _summary_markdown(summary: dict, table: str) -> str:
     return "\n".join([
         "# trackdiffusion demo", "",
-        f"Checkpoint `{summary['checkpoint']}`, settings {summary['settings']}, {summary['seconds']} s.", "",
+        f"Checkpoint `{summary['checkpoint']}`, settings {summary['settings']}, {summary['seconds']} s; "
+        + ("conditioned on the appearance phrases of `world/val/phrases.json`." if summary["phrases"]
+           else "category only (no appearance phrases)."), "",
         "## Evaluation (grounding tracker)", "", table, "",
-        "## Box following (pixel values 0-255; see trackdiffusion.evaluation.box_following)", "",
+        "## Box following (pixel values 0-255; see trackdiffusion.evaluation.box_following)"
+        + ("; ColourAcc: % of boxes in their phrase's colour (trackdiffusion.evaluation.phrase_colours)"
+           if summary["phrases"] else ""), "",
         _following_table(summary["box_following"]), "",
         "Files: `world/val` (real clips), `generated/` (videos, overlays, labels), `evaluation/` (table, plots), "
         "`contact_sheet.png` (real / generated pairs).", ""])

@@ -13,6 +13,7 @@ from trackdiffusion.pipelines import TrackDiffusionPipeline
 from trackdiffusion.tracklets import Clip, Instance
 from trackdiffusion.training.components import sampling_scheduler
 
+from ..models.conftest import open_gates
 from ..training.conftest import TINY_OPTIONS
 
 
@@ -38,6 +39,27 @@ def tiny_pipeline(text_encoder) -> TrackDiffusionPipeline:
     p = TrackDiffusionPipeline(vae.eval(), *text_encoder, unet.eval(), scheduler, text_max_length=8)
     p.set_progress_bar_config(disable=True)
     return p
+
+
+def randomise(module: torch.nn.Module, seed: int = 0) -> None:
+    """Seeded random weights of scale 0.3 (for zero-initialised paths a test needs switched on)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+
+
+def phrased_pipeline(text_encoder) -> TrackDiffusionPipeline:
+    """:func:`tiny_pipeline` with ``appearance_phrases`` and its gates and phrase projection switched
+    on (zero gates would hide every location token, a zero projection every phrase)."""
+    pipe = tiny_pipeline(text_encoder)
+    unet = type(pipe.unet)(**{**pipe.unet.config, "appearance_phrases": True})
+    unet.load_state_dict(pipe.unet.state_dict(), strict=False)
+    open_gates(unet)
+    randomise(unet.location_tokens.phrase)
+    pipe = TrackDiffusionPipeline(pipe.vae, pipe.text_encoder, pipe.tokenizer, unet.eval(), pipe.scheduler, 8)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
 
 
 def make_clip(name: str = "clip", T: int = 3, width: int = 64, height: int = 48) -> Clip:

@@ -26,9 +26,9 @@ from trackdiffusion.training import trainer
 from trackdiffusion.training.components import build_unet
 from trackdiffusion.training.stages import trainable_parameters
 
-from .conftest import make_clip, tiny_pipeline
+from .conftest import make_clip, phrased_pipeline, randomise, tiny_pipeline
 from ..training.conftest import tiny_config
-from ..models.conftest import make_inputs, make_unet, open_gates
+from ..models.conftest import make_inputs, make_unet
 
 
 def _phrase_inputs(model, B=2, N=3, seed=0):
@@ -37,13 +37,6 @@ def _phrase_inputs(model, B=2, N=3, seed=0):
     x["phrase_embeds"] = torch.randn(B, N, model.config.category_embed_dim, generator=g)
     x["has_phrase"] = torch.tensor([[True, False, True], [False, True, True]])[:B, :N]
     return x
-
-
-def _randomise(module: torch.nn.Module, seed: int = 0) -> None:
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.3)
 
 
 def test_the_phrase_projection_starts_as_the_identity():
@@ -60,7 +53,7 @@ def test_the_phrase_projection_starts_as_the_identity():
 
 def test_a_phrase_moves_only_the_tokens_of_instances_that_have_one():
     tokens = InstanceLocationTokens(category_dim=6, token_dim=5, hidden_dim=8, use_phrases=True)
-    _randomise(tokens.phrase)
+    randomise(tokens.phrase)
     g = torch.Generator().manual_seed(2)
     boxes, cats = torch.rand(1, 2, 3, 4, generator=g), torch.randn(1, 3, 6, generator=g)
     phrases, has = torch.randn(1, 3, 6, generator=g), torch.tensor([[True, False, True]])
@@ -88,13 +81,7 @@ def test_the_pipeline_conditions_on_phrases_and_checks_the_model_takes_them(text
     with pytest.raises(ValueError, match=r"instance 7 has the appearance phrase 'red striped circle'.*appearance_phrases=False"):
         plain("two things", clip, num_inference_steps=2)
 
-    pipe = tiny_pipeline(text_encoder)
-    phrased = type(pipe.unet)(**{**pipe.unet.config, "appearance_phrases": True})
-    phrased.load_state_dict(pipe.unet.state_dict(), strict=False)
-    open_gates(phrased)  # the tiny pipeline's zero gates would hide every token
-    _randomise(phrased.location_tokens.phrase)
-    pipe = TrackDiffusionPipeline(pipe.vae, pipe.text_encoder, pipe.tokenizer, phrased.eval(), pipe.scheduler, 8)
-    pipe.set_progress_bar_config(disable=True)
+    pipe = phrased_pipeline(text_encoder)
 
     def run(c):
         return pipe("two things", c, num_inference_steps=2, generator=torch.Generator().manual_seed(0)).frames
@@ -161,16 +148,6 @@ def test_a_checkpoint_without_phrases_trains_with_them(tiny_world, tmp_path):
         build_unet(cfg, 384, 4, 2)
 
 
-def _phrase_checkpoint(pipe, path):
-    phrased = type(pipe.unet)(**{**pipe.unet.config, "appearance_phrases": True})
-    phrased.load_state_dict(pipe.unet.state_dict(), strict=False)
-    open_gates(phrased)
-    _randomise(phrased.location_tokens.phrase)
-    TrackDiffusionPipeline(pipe.vae, pipe.text_encoder, pipe.tokenizer, phrased.eval(), pipe.scheduler, 8
-                           ).save_pretrained(path)
-    return path
-
-
 def test_generate_uses_the_phrase_file_only_with_a_model_trained_with_phrases(text_encoder, tmp_path):
     world = tmp_path / "world"
     write_world(WorldConfig(train_clips=0, val_clips=2, num_frames=3, width=32, height=32, max_objects=2, seed=4),
@@ -186,7 +163,8 @@ def test_generate_uses_the_phrase_file_only_with_a_model_trained_with_phrases(te
     assert "phrases.json is not used: the checkpoint was trained without appearance phrases" in result.output
     assert load_phrases(tmp_path / "a" / PHRASES_FILE) == {}
 
-    phrased = _phrase_checkpoint(pipe, tmp_path / "phrased")
+    phrased = tmp_path / "phrased"
+    phrased_pipeline(text_encoder).save_pretrained(phrased)
     result = runner.invoke(app, ["generate", "--tracklets", str(world / "val"), "--checkpoint", str(phrased),
                                  "--out", str(tmp_path / "b"), *fast])
     assert result.exit_code == 0, result.output
@@ -220,7 +198,8 @@ def test_evaluate_phrase_colours_compares_with_and_without_phrases(text_encoder,
     GroundingTracker(TrackerConfig(categories=categories, widths=(4, 8, 8, 12), head_width=8, roi_width=4,
                                    roi_size=8, embed_dim=6)).eval().save_pretrained(tmp_path / "tracker")
     write_world(WorldConfig(train_clips=0, val_clips=2, num_frames=3, width=32, height=32, seed=5), tmp_path / "w")
-    phrased = _phrase_checkpoint(tiny_pipeline(text_encoder), tmp_path / "ckpt")
+    phrased = tmp_path / "ckpt"
+    phrased_pipeline(text_encoder).save_pretrained(phrased)
     result = CliRunner().invoke(app, ["evaluate", "phrase-colours", "--checkpoint", str(phrased), "--val",
                                       str(tmp_path / "w" / "val"), "--clips", "1", "--frames", "2",
                                       "--sampling-steps", "2", "--tracker", str(tmp_path / "tracker"),

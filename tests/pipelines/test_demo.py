@@ -6,12 +6,17 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import torch
 
+from trackdiffusion import demo
 from trackdiffusion.demo import DemoSettings, run_demo
 from trackdiffusion.evaluation.tracker import GroundingTracker, TrackerConfig
 from trackdiffusion.tracklets.formats import read_tracklets
+from trackdiffusion.tracklets.loader import read_clip_frames
 from trackdiffusion.tracklets.synthetic import WorldConfig
+
+from .conftest import phrased_pipeline
 
 
 def _tiny_tracker(path) -> None:
@@ -36,7 +41,7 @@ def test_demo_writes_every_promised_file(pipe, tmp_path):
         assert (out / name).is_file(), name
     assert json.loads((out / "summary.json").read_text()) == summary
     assert [r["name"] for r in summary["evaluation"]["rows"]] == ["Oracle (real clips)", "Generated"]
-    assert set(summary["box_following"]) == {"real", "generated"}
+    assert set(summary["box_following"]) == {"real", "generated"} and summary["phrases"] is False
     assert lines[0].startswith("1/4") and lines[-1].startswith("done in")
 
 
@@ -46,3 +51,27 @@ def test_demo_cli_names_a_missing_checkpoint_before_doing_any_work(tmp_path):
     assert result.returncode == 1
     assert "error:" in result.stderr and "model_index.json is missing" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_the_demo_gives_a_phrase_model_the_worlds_phrases_and_scores_their_colours(text_encoder, tmp_path,
+                                                                                   monkeypatch):
+    phrased_pipeline(text_encoder).save_pretrained(tmp_path / "ckpt")
+    _tiny_tracker(tmp_path / "tracker")
+    settings = DemoSettings(clips=2, frames=2, steps=2)
+    lines = []
+    summary = run_demo(tmp_path / "a", tmp_path / "ckpt", tmp_path / "tracker", settings, say=lines.append)
+    assert summary["phrases"] is True and any("world/val/phrases.json" in line for line in lines)
+    following = summary["box_following"]
+    assert following["real"]["colour_accuracy"] == 100.0  # the world's objects wear their phrases' colours
+    assert 0 <= following["generated"]["colour_accuracy"] <= 100
+    assert "ColourAcc" in (tmp_path / "a" / "summary.md").read_text()
+
+    monkeypatch.setattr(demo, "read_split_phrases", lambda dataset, split: False)  # as without phrases.json
+    without = run_demo(tmp_path / "b", tmp_path / "ckpt", tmp_path / "tracker", settings, say=lambda _: None)
+    assert without["phrases"] is False and "colour_accuracy" not in without["box_following"]["generated"]
+
+    def frames(out):
+        labels = read_tracklets(out / "generated")
+        return read_clip_frames(labels.clips[0], labels.image_root)
+
+    assert not np.array_equal(frames(tmp_path / "a"), frames(tmp_path / "b"))  # the phrases reached the model

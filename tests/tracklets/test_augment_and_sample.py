@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from trackdiffusion.cli.main import app
 from trackdiffusion.pipelines.generation import GenerationSettings, ModelInfo, plan_jobs
 from trackdiffusion.tracklets import Clip, Instance, TrackletDataset
-from trackdiffusion.tracklets.augment import OPS, augment_clip, augment_dataset, read_augmentations
+from trackdiffusion.tracklets.augment import AUGMENTATIONS_FILE, OPS, augment_clip, augment_dataset, read_augmentations
 from trackdiffusion.tracklets.formats import read_tracklets
+from trackdiffusion.tracklets.phrases import read_split_phrases
 from trackdiffusion.tracklets.sampling import describe, fit, sample
 
 CATS = {1: "circle", 2: "square"}
@@ -130,3 +131,28 @@ def test_cli_writes_tracklets_captions_and_ops_generate_records(tiny_world, tmp_
     assert done.exit_code == 0, done.output
     assert len(read_tracklets(smp)) == 5 and "| objects per clip |" in (smp / "report.md").read_text()
     assert (smp / "statistics.png").is_file()
+
+
+def test_augmented_objects_keep_their_appearance_phrases(tiny_world, tmp_path):
+    source = read_tracklets(tiny_world / "train")
+    assert read_split_phrases(source, tiny_world / "train")  # synth writes one phrase per object
+    aug = tmp_path / "aug"
+    done = CliRunner().invoke(app, ["tracklets", "augment", str(tiny_world / "train"), "--out", str(aug),
+                                    "--ops", "flip,paste,crowd"])
+    assert done.exit_code == 0, done.output
+    data = read_tracklets(aug)
+    assert read_split_phrases(data, aug)
+    records = json.loads((aug / AUGMENTATIONS_FILE).read_text())
+    checked = 0
+    for clip in data.clips:
+        src_clip, (_, flip, paste, crowd) = source.clip(records[clip.name][0]["source_clip"]), records[clip.name]
+        phrase_of = {i.id: i.phrase for i in src_clip.instances}
+        if paste.get("from_clip"):
+            donor = source.clip(paste["from_clip"])
+            phrase_of[paste["new_id"]] = next(i.phrase for i in donor.instances if i.id == paste["instance"])
+        for added in crowd.get("added") or []:
+            phrase_of[added["new_id"]] = phrase_of[added["copy_of"]]
+        for inst in clip.instances:
+            assert inst.phrase == phrase_of[inst.id] and inst.phrase, (clip.name, inst.id)
+            checked += 1
+    assert checked > sum(len(c.instances) for c in source.clips)  # pasted and crowd copies were checked too

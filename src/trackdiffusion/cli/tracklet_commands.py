@@ -24,11 +24,13 @@ def _say(message: str) -> None:
 
 def write_tracklet_set(dataset, out: Path, to: str, caption: Optional[str], records: dict | None = None) -> None:
     """Tracklets in format ``to`` under ``out`` (a folder ``generate --tracklets`` reads), a caption
-    per clip (``caption`` or the category template) and, for augmented sets, ``augmentations.json``."""
+    per clip (``caption`` or the category template), ``phrases.json`` when instances have appearance
+    phrases and, for augmented sets, ``augmentations.json``."""
     from ..tracklets.augment import AUGMENTATIONS_FILE
     from ..tracklets.captions import category_caption, save_captions
     from ..tracklets.formats import FORMATS, write_tracklets
     from ..tracklets.loader import CAPTIONS_FILE
+    from ..tracklets.phrases import PHRASES_FILE, save_phrases
 
     if to not in FORMATS:
         raise typer.BadParameter(f"--to must be one of {', '.join(FORMATS)}, got {to!r}")
@@ -38,6 +40,8 @@ def write_tracklet_set(dataset, out: Path, to: str, caption: Optional[str], reco
     target = {"cocovid": out / "cocovid.json", "ytvis": out / "ytvis.json", "bdd": out / "bdd.json"}.get(to, out)
     write_tracklets(dataset, target, to)
     save_captions({c.name: c.caption for c in dataset.clips}, out / CAPTIONS_FILE)
+    if any(i.phrase for c in dataset.clips for i in c.instances):
+        save_phrases(dataset, out / PHRASES_FILE)
     if records is not None:
         (out / AUGMENTATIONS_FILE).write_text(json.dumps(records, indent=1) + "\n")
 
@@ -54,12 +58,16 @@ def augment(
     to: str = typer.Option("cocovid", "--to", help="Output format: cocovid, ytvis, mot, got10k, bdd."),
     caption: Optional[str] = typer.Option(None, "--caption", help="One caption for every clip [default: template]."),
 ) -> None:
-    """Augmented tracklets, each clip's ops recorded in augmentations.json (generate copies them to its manifest)."""
+    """Augmented tracklets, each clip's ops recorded in augmentations.json (generate copies them to its
+    manifest); the appearance phrases of a phrases.json beside SRC go with their objects."""
     from ..tracklets.augment import augment_dataset
     from ..tracklets.formats import read_tracklets
+    from ..tracklets.phrases import read_split_phrases
 
     names = [o.strip() for o in ops.split(",") if o.strip()]
-    data, records = augment_dataset(read_tracklets(src), names, copies, seed, keep_source)
+    source = read_tracklets(src)
+    read_split_phrases(source, src if src.is_dir() else src.parent)  # motion ops do not change looks
+    data, records = augment_dataset(source, names, copies, seed, keep_source)
     write_tracklet_set(data, out, to, caption, records)
     _say(f"wrote {len(data)} clips ({', '.join(names)}; {copies} per source clip) to {out}")
 
