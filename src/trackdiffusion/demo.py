@@ -22,7 +22,7 @@ from typing import Callable
 
 from .evaluation.box_following import BoxFollowing, box_following
 from .evaluation.generated import evaluate_generated
-from .evaluation.phrase_colours import colour_accuracy, with_phrases
+from .evaluation.phrase_colours import dataset_colour_accuracy
 from .pipelines import TrackDiffusionPipeline
 from .pipelines.generation import GenerationSettings, generate_dataset, overlay_rows
 from .tracklets.dataset import TrackletDataset
@@ -80,21 +80,16 @@ def run_demo(out: str | Path, checkpoint: str | Path, tracker: str | Path, setti
     following = {"real": _box_following(source).to_dict(), "generated": _box_following(labels).to_dict()}
     if phrased:
         for name, data in (("real", source), ("generated", labels)):
-            following[name]["colour_accuracy"] = _colour_accuracy(data, source)
+            following[name]["colour_accuracy"] = dataset_colour_accuracy(data, source)
     _pairs_sheet(source, labels, out / "contact_sheet.png")
     summary = {"seconds": round(time.perf_counter() - started, 1), "checkpoint": str(checkpoint),
-               "phrases": bool(phrased), "settings": settings.__dict__, "box_following": following, "evaluation": evaluation.report.to_dict()}
+               "phrases": bool(phrased), "settings": settings.__dict__, "box_following": following,
+               "evaluation": evaluation.report.to_dict()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "summary.md").write_text(_summary_markdown(summary, evaluation.report.to_markdown()))
     say(_following_table(following))
     say(f"done in {summary['seconds']} s: {out / 'summary.md'}, {out / 'contact_sheet.png'}")
     return summary
-
-
-def _colour_accuracy(data: TrackletDataset, phrased: TrackletDataset) -> float:
-    """``ColourAcc`` of ``data``'s clips against the phrases of the same clips in ``phrased``."""
-    return colour_accuracy((read_clip_frames(c, data.image_root), with_phrases(c, phrased.clip(c.name)))
-                           for c in data.clips)
 
 
 def _pairs_sheet(real: TrackletDataset, generated: TrackletDataset, path: Path, count: int = 6) -> None:

@@ -145,7 +145,7 @@ def test_augmented_objects_keep_their_appearance_phrases(tiny_world, tmp_path):
     records = json.loads((aug / AUGMENTATIONS_FILE).read_text())
     checked = 0
     for clip in data.clips:
-        src_clip, (_, flip, paste, crowd) = source.clip(records[clip.name][0]["source_clip"]), records[clip.name]
+        src_clip, (_, _, paste, crowd) = source.clip(records[clip.name][0]["source_clip"]), records[clip.name]
         phrase_of = {i.id: i.phrase for i in src_clip.instances}
         if paste.get("from_clip"):
             donor = source.clip(paste["from_clip"])

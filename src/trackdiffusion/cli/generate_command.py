@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
+from ..tracklets.dataset import sidecar_folder
 from .app import app
 
 console = Console(stderr=True)
@@ -46,15 +47,11 @@ def _use_phrases(dataset, tracklets: Path, takes_phrases: bool) -> None:
     from ..tracklets.phrases import PHRASES_FILE, read_split_phrases
 
     if takes_phrases:
-        read_split_phrases(dataset, _beside(tracklets))
-    elif (_beside(tracklets) / PHRASES_FILE).is_file():
-        _say(f"note: {_beside(tracklets) / PHRASES_FILE} is not used: the checkpoint was trained without "
+        read_split_phrases(dataset, sidecar_folder(tracklets))
+    elif (sidecar_folder(tracklets) / PHRASES_FILE).is_file():
+        _say(f"note: {sidecar_folder(tracklets) / PHRASES_FILE} is not used: the checkpoint was trained without "
              "appearance phrases")
 
-
-def _beside(tracklets: Path) -> Path:
-    """The folder whose captions.json / phrases.json belong to ``tracklets`` (a folder or a file)."""
-    return tracklets if tracklets.is_dir() else tracklets.parent
 
 
 def _output_size(size: Optional[str]) -> tuple[Optional[int], Optional[int]]:
@@ -71,7 +68,7 @@ def _captions(tracklets: Path) -> dict[str, str] | None:
     from ..tracklets.captions import load_captions
     from ..tracklets.loader import CAPTIONS_FILE
 
-    file = _beside(tracklets) / CAPTIONS_FILE
+    file = sidecar_folder(tracklets) / CAPTIONS_FILE
     return load_captions(file) if file.is_file() else None
 
 

@@ -62,11 +62,12 @@ def augment(
     manifest); the appearance phrases of a phrases.json beside SRC go with their objects."""
     from ..tracklets.augment import augment_dataset
     from ..tracklets.formats import read_tracklets
+    from ..tracklets.dataset import sidecar_folder
     from ..tracklets.phrases import read_split_phrases
 
     names = [o.strip() for o in ops.split(",") if o.strip()]
     source = read_tracklets(src)
-    read_split_phrases(source, src if src.is_dir() else src.parent)  # motion ops do not change looks
+    read_split_phrases(source, sidecar_folder(src))  # motion ops do not change looks
     data, records = augment_dataset(source, names, copies, seed, keep_source)
     write_tracklet_set(data, out, to, caption, records)
     _say(f"wrote {len(data)} clips ({', '.join(names)}; {copies} per source clip) to {out}")

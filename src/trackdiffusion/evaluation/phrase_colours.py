@@ -75,6 +75,12 @@ def colour_accuracy(pairs) -> float:
     return 100.0 * correct / total if total else float("nan")
 
 
+def dataset_colour_accuracy(data: TrackletDataset, phrased: TrackletDataset) -> float:
+    """``ColourAcc`` of ``data``'s clips (e.g. generated) against the phrases of the same clips in ``phrased``."""
+    return colour_accuracy((read_clip_frames(c, data.image_root), with_phrases(c, phrased.clip(c.name)))
+                           for c in data.clips)
+
+
 def compare_phrases(pipe, tracker, truth: TrackletDataset, settings, workdir: Path) -> dict:
     """The held-out clips ``truth`` (phrases attached) generated with their phrases and with the
     category only (same seeds), each scored with :func:`.fidelity.fidelity_row` and ``ColourAcc``
@@ -82,11 +88,10 @@ def compare_phrases(pipe, tracker, truth: TrackletDataset, settings, workdir: Pa
     from ..pipelines.generation import generate_dataset
     from .fidelity import fidelity_row
 
-    def scored(dataset: TrackletDataset, root) -> dict:
-        pairs = [(read_clip_frames(c, root), with_phrases(c, truth.clip(c.name))) for c in dataset.clips]
-        return {**fidelity_row(tracker, dataset), "ColourAcc": colour_accuracy(pairs)}
+    def scored(dataset: TrackletDataset) -> dict:
+        return {**fidelity_row(tracker, dataset), "ColourAcc": dataset_colour_accuracy(dataset, truth)}
 
-    rows = {"real": scored(truth, truth.image_root)}
+    rows = {"real": scored(truth)}
     plain = TrackletDataset([c.copy() for c in truth.clips], truth.categories, truth.source, truth.image_root)
     for inst in (i for c in plain.clips for i in c.instances):
         inst.phrase = None
@@ -95,7 +100,7 @@ def compare_phrases(pipe, tracker, truth: TrackletDataset, settings, workdir: Pa
         variants = {"with phrases": truth, **variants}
     for name, dataset in variants.items():
         generated = generate_dataset(pipe, dataset, Path(workdir) / name.replace(" ", "-"), settings)
-        rows[name] = scored(generated, generated.image_root)
+        rows[name] = scored(generated)
     return rows
 
 

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from .clip import Clip, Instance, clip_to_frame
-from .dataset import TrackletDataset
+from .dataset import TrackletDataset, sidecar_folder
 
 #: Written beside augmented tracklets: clip name -> the ops that made it (read by ``generate``
 #: into each clip's manifest record).
@@ -39,8 +39,7 @@ Op = Callable[[Clip, np.random.Generator, list[Clip]], tuple[Clip, dict]]
 
 def read_augmentations(tracklets: str | Path) -> dict[str, list] | None:
     """The augmentation ops of each clip of a tracklet file or folder, when it has them."""
-    tracklets = Path(tracklets)
-    file = (tracklets if tracklets.is_dir() else tracklets.parent) / AUGMENTATIONS_FILE
+    file = sidecar_folder(tracklets) / AUGMENTATIONS_FILE
     return json.loads(file.read_text()) if file.is_file() else None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .clip import Clip
 from .errors import Problem
@@ -54,3 +55,10 @@ class TrackletDataset:
                 out.append(Problem(f"clip {c.name!r}", "category table differs from the data set's"))
             out.extend(c.problems())
         return out
+
+
+def sidecar_folder(tracklets: str | Path) -> Path:
+    """The folder whose sidecars (captions.json, phrases.json, augmentations.json) belong to
+    ``tracklets`` (a tracklet folder, or a file in it)."""
+    tracklets = Path(tracklets)
+    return tracklets if tracklets.is_dir() else tracklets.parent
