@@ -171,6 +171,24 @@ def test_generate_uses_the_phrase_file_only_with_a_model_trained_with_phrases(te
     assert load_phrases(tmp_path / "b" / PHRASES_FILE) == load_phrases(world / "val" / PHRASES_FILE)
 
 
+def test_generate_limit_keeps_the_phrases_of_the_clips_it_keeps(text_encoder, tmp_path):
+    # Bug: --limit cut the clips before phrases.json (naming every clip) was attached, so every
+    # phrased clip past the limit was refused as "no such clip".
+    world = tmp_path / "world"
+    write_world(WorldConfig(train_clips=0, val_clips=3, num_frames=3, width=32, height=32, max_objects=2, seed=4),
+                world)
+    phrased = tmp_path / "phrased"
+    phrased_pipeline(text_encoder).save_pretrained(phrased)
+    result = CliRunner().invoke(app, ["generate", "--tracklets", str(world / "val"), "--checkpoint", str(phrased),
+                                      "--out", str(tmp_path / "gen"), "--limit", "1", "--steps", "2",
+                                      "--guidance", "1", "--size", "32x32"])
+    assert result.exit_code == 0, result.output
+    first = read_tracklets(world / "val").clips[0].name
+    every = load_phrases(world / "val" / PHRASES_FILE)
+    assert len(every) == 3
+    assert load_phrases(tmp_path / "gen" / PHRASES_FILE) == {first: every[first]}
+
+
 def test_colour_accuracy_names_the_colour_in_the_middle_of_the_box(tiny_world):
     assert phrase_colour("Red striped star") == "red" and phrase_colour("striped star") is None
     frames = np.full((2, 16, 16, 3), 128, np.uint8)

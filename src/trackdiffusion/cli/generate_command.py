@@ -147,12 +147,13 @@ def _run(tracklets, out, checkpoint, options, limit, input_size, output, device,
 
     shard = resolve_shard(*shard_flags, cpu=device == "cpu" or (device is None and not torch.cuda.is_available()))
     dataset = read_input(tracklets, *input_size)
-    if limit is not None:
-        dataset.clips = dataset.clips[:limit]
     checkpoint = checkpoint or require(DEFAULT_CHECKPOINT, "the shipped checkpoint")
     settings = GenerationSettings(**options, width=output[0], height=output[1])
     model = ModelInfo.from_checkpoint(checkpoint, checkpoint_hash(checkpoint), dtype)
+    # Phrases name clips of the whole file, so they are attached (and checked) before --limit cuts it.
     _use_phrases(dataset, tracklets, model.takes_phrases)
+    if limit is not None:
+        dataset.clips = dataset.clips[:limit]
     verifier = None
     if verify is not None:
         from ..evaluation.verification import TrackerVerifier
