@@ -126,6 +126,10 @@ def test_draw_two_instances_generate_watch_and_download_labels_equal_to_the_draw
 def test_two_clicks_on_the_canvas_set_the_box_corners(page):
     page.get_by_role("tab", name="Draw").click()
     canvas = page.locator("#canvas img")
+    # Under load (CI's two workers) a click on a canvas whose image had not loaded yet got no answer
+    # (120 s timeout); click only once the image is shown.
+    page.wait_for_function("() => { const i = document.querySelector('#canvas img');"
+                           " return i !== null && i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().width > 0; }")
     size = canvas.bounding_box()
     # each click waits for its answer: a click while the last one is pending would be dropped
     filled = "n => !['', '0'].includes(document.querySelector(`#box-${n} input`).value)"
