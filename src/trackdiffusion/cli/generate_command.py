@@ -46,12 +46,11 @@ def _use_phrases(dataset, tracklets: Path, takes_phrases: bool) -> None:
     """Condition on the ``phrases.json`` beside the tracklets when the model was trained with phrases."""
     from ..tracklets.phrases import PHRASES_FILE, read_split_phrases
 
+    folder = sidecar_folder(tracklets)
     if takes_phrases:
-        read_split_phrases(dataset, sidecar_folder(tracklets))
-    elif (sidecar_folder(tracklets) / PHRASES_FILE).is_file():
-        _say(f"note: {sidecar_folder(tracklets) / PHRASES_FILE} is not used: the checkpoint was trained without "
-             "appearance phrases")
-
+        read_split_phrases(dataset, folder)
+    elif (folder / PHRASES_FILE).is_file():
+        _say(f"note: {folder / PHRASES_FILE} is not used: the checkpoint was trained without appearance phrases")
 
 
 def _output_size(size: Optional[str]) -> tuple[Optional[int], Optional[int]]:

@@ -61,8 +61,8 @@ def augment(
     """Augmented tracklets, each clip's ops recorded in augmentations.json (generate copies them to its
     manifest); the appearance phrases of a phrases.json beside SRC go with their objects."""
     from ..tracklets.augment import augment_dataset
-    from ..tracklets.formats import read_tracklets
     from ..tracklets.dataset import sidecar_folder
+    from ..tracklets.formats import read_tracklets
     from ..tracklets.phrases import read_split_phrases
 
     names = [o.strip() for o in ops.split(",") if o.strip()]
