@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 import torch
@@ -52,4 +53,55 @@ def test_learning_curve_scores_each_checkpoint_once(tiny_world, tmp_path, tiny_t
     assert score_run(run, tiny_world / "val", tmp_path / "tracker", clips=1, frames=4, sampling_steps=2) == []
     with (run / CSV_FILE).open() as f:
         assert [int(r["step"]) for r in csv.DictReader(f)] == [2, 4]
+    assert rows[0]["phrases"] == 0  # trained without phrases: sampled without them
     assert plot_curve([run], tmp_path / "curve.png").stat().st_size > 1000
+
+
+def test_a_run_trained_with_phrases_is_scored_with_them(tiny_world, tmp_path, tiny_tracker, monkeypatch):
+    from trackdiffusion.evaluation import learning_curve
+    from trackdiffusion.training.trainer import train
+
+    from ..training.conftest import tiny_config
+
+    cfg = tiny_config(tiny_world, tmp_path / "run", max_steps=2, stage="spatial")
+    cfg.model.options = {**cfg.model.options, "appearance_phrases": True}
+    train(cfg, progress=False)
+    tiny_tracker.save_pretrained(tmp_path / "tracker")
+    seen = []
+    real_generate = learning_curve.generate_dataset
+    monkeypatch.setattr(learning_curve, "generate_dataset",
+                        lambda pipe, data, *a: seen.append(data) or real_generate(pipe, data, *a))
+    score = lambda **kw: learning_curve.score_run(tmp_path / "run", tiny_world / "val", tmp_path / "tracker",  # noqa: E731
+                                                  clips=1, frames=4, sampling_steps=2, **kw)
+    assert [r["phrases"] for r in score()] == [1]
+    assert all(i.phrase for i in seen[0].clips[0].instances)  # the val split's phrases.json, attached
+    (tmp_path / "run" / learning_curve.CSV_FILE).unlink()
+    assert [r["phrases"] for r in score(phrases=False)] == [0]
+    assert not any(i.phrase for i in seen[1].clips[0].instances)
+
+
+def test_a_plotted_curve_is_a_source_that_outlives_its_runs(tmp_path):
+    from trackdiffusion.evaluation.learning_curve import CSV_FILE, COLUMNS, plot_curve, read_curve
+
+    def run(name, steps, frames_per_step=8):
+        folder = tmp_path / name
+        (folder / "checkpoints" / f"step-{steps[-1]:08d}").mkdir(parents=True)
+        (folder / "checkpoints" / f"step-{steps[-1]:08d}" / "model.safetensors").write_bytes(b"")
+        (folder / "config.json").write_text(json.dumps({"batch_size": 2, "data": {"path": str(tmp_path), "num_frames": frames_per_step // 2}}))
+        with (folder / CSV_FILE).open("w") as f:
+            f.write(",".join(COLUMNS) + "\n")
+            for i, step in enumerate(steps):
+                f.write(f"{step},{step * frames_per_step},{10 + i},20,30,4,0.7,0.7,0\n")
+        return folder
+
+    first, second = run("first", [2, 4]), run("second", [3])
+    (first / "learning_curve_real.json").write_text(json.dumps({"TrackAP": 80, "AgnAP": 80, "ClsAcc": 97, "BgStd": 5}))
+    plot_curve([first], tmp_path / "docs" / "curve.png")
+    rows, real = read_curve([tmp_path / "docs" / "curve.csv", second])  # the first run's folder is not needed any more
+    assert [(r["run"], r["step"], r["frames_seen"]) for r in rows] == [("first", 2, 16), ("first", 4, 32), ("second", 3, 56)]
+    assert [r["run_start"] for r in rows] == [0, 0, 32]
+    assert real["TrackAP"] == 80 and rows[0]["gate_cross_attention"] == 0.7 and rows[0]["TrackAP"] == 10
+    plot_curve([tmp_path / "docs" / "curve.csv", second], tmp_path / "all.png")
+    assert read_curve([tmp_path / "all.csv"])[0] == rows
+    with pytest.raises(ValueError, match="one of the sources"):
+        plot_curve([tmp_path / "all.csv", second], tmp_path / "all.png")

@@ -37,6 +37,8 @@ def score(
     frames: int = typer.Option(8, "--frames", help="First T frames of each."),
     sampling_steps: int = typer.Option(25, "--sampling-steps"),
     guidance: float = typer.Option(5.0, "--guidance"),
+    phrases: Optional[bool] = typer.Option(None, "--phrases/--no-phrases",
+                                           help="Sample with VAL's phrases.json [default: if the run trains with phrases]."),
     tracker: Optional[Path] = _TRACKER,
     threads: int = _THREADS,
 ) -> None:
@@ -46,21 +48,23 @@ def score(
     from ..evaluation.learning_curve import score_run
 
     torch.set_num_threads(threads)
-    for row in score_run(run, val, _tracker(tracker), step or None, clips, frames, sampling_steps, guidance):
+    for row in score_run(run, val, _tracker(tracker), step or None, clips, frames, sampling_steps, guidance, phrases):
         console.print(escape(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})),
                       highlight=False, soft_wrap=True)
 
 
 @curve_app.command("plot")
 def plot(
-    runs: List[Path] = typer.Argument(..., help="Training runs in training order (e.g. the spatial stage, then video)."),
-    out: Path = typer.Option(Path("docs/learning_curve.png"), "--out"),
+    sources: List[Path] = typer.Argument(..., exists=True, help="Training runs or curve CSVs, in training order "
+                                         "(e.g. the spatial stage, then video)."),
+    out: Path = typer.Option(Path("docs/learning_curve.png"), "--out", help="PNG; the rows drawn go beside it as .csv."),
     title: str = typer.Option("generated clips over training", "--title"),
 ) -> None:
     """Plot TrackAP, AgnAP, ClsAcc and background std against frames seen."""
     from ..evaluation.learning_curve import plot_curve
 
-    console.print(f"wrote {escape(str(plot_curve(runs, out, title)))}", highlight=False)
+    png = plot_curve(sources, out, title)
+    console.print(f"wrote {escape(str(png))} and {escape(str(png.with_suffix('.csv')))}", highlight=False)
 
 
 @evaluate_app.command("category-probe")

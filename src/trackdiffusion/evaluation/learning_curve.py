@@ -4,13 +4,17 @@
 run not scored yet (or those given), exports its EMA weights, generates the first ``clips``
 held-out clips (first ``frames`` frames, the clip index as seed) and scores them with the
 grounding tracker (:func:`.fidelity.fidelity_row`: TrackAP, AgnAP, ClsAcc, BgStd), plus the mean
-opening ``tanh(gate)`` of the gated self-attention and of the gated cross-attention. Rows go to
-``RUN/learning_curve.csv`` (append-only, so a killed job loses at most the checkpoint it was
-scoring); the real clips' row is ``RUN/learning_curve_real.json``.
+opening ``tanh(gate)`` of the gated self-attention and of the gated cross-attention. A run trained
+with appearance phrases is sampled with the held-out split's ``phrases.json`` (as it is used), unless
+told otherwise. Rows go to ``RUN/learning_curve.csv`` (append-only, so a killed job loses at most the
+checkpoint it was scoring); the real clips' row is ``RUN/learning_curve_real.json``.
 
-``trackdiffusion learning-curve plot RUN [RUN ...] --out PNG`` draws the runs as one curve
-against frames seen (runs given in training order, e.g. a spatial stage then the video stage,
-are placed one after the other), with the real clips' values as dashed lines.
+``trackdiffusion learning-curve plot SOURCE [SOURCE ...] --out PNG`` draws the sources as one curve
+against frames seen (given in training order, e.g. a spatial stage then the video stage, they are
+placed one after the other, a dotted line where each run starts), with the real clips' values as
+dashed lines, and writes the rows it drew to ``PNG`` with the suffix ``.csv``. A source is a run
+folder or such a ``.csv`` (its frames seen are already cumulative), so a curve outlives the run
+folders it came from.
 """
 
 from __future__ import annotations
@@ -36,7 +40,12 @@ from .tracker.model import GroundingTracker
 
 CSV_FILE, REAL_FILE = "learning_curve.csv", "learning_curve_real.json"
 METRICS = ("TrackAP", "AgnAP", "ClsAcc", "BgStd")
-COLUMNS = ("step", "frames_seen", *METRICS, "gate_self_attention", "gate_cross_attention")
+COLUMNS = ("step", "frames_seen", *METRICS, "gate_self_attention", "gate_cross_attention", "phrases")
+PLOT_COLUMNS = ("run", "run_start", *COLUMNS)  # run_start: frames seen when the run began
+
+
+def trained_with_phrases(run: Path) -> bool:
+    return bool(load_config(run / "config.json").model.options.get("appearance_phrases", False))
 
 
 def frames_per_step(run: Path) -> int:
@@ -79,11 +88,14 @@ def checkpoint_steps(run: Path) -> list[int]:
 
 
 def score_run(run: str | Path, val: str | Path, tracker: str | Path, steps: list[int] | None = None,
-              clips: int = 16, frames: int = 8, sampling_steps: int = 25, guidance: float = 5.0) -> list[dict]:
-    """Score the checkpoints ``steps`` (default: every one not yet in the CSV); return the new rows."""
+              clips: int = 16, frames: int = 8, sampling_steps: int = 25, guidance: float = 5.0,
+              phrases: bool | None = None) -> list[dict]:
+    """Score the checkpoints ``steps`` (default: every one not yet in the CSV); return the new rows.
+    ``phrases``: sample with ``val``'s appearance phrases (default: when the run trains with them)."""
     run = Path(run)
+    phrases = trained_with_phrases(run) if phrases is None else phrases
     model = GroundingTracker.from_pretrained(tracker)
-    truth = held_out(val, clips, frames)
+    truth = held_out(val, clips, frames, phrases=phrases)
     if not (run / REAL_FILE).is_file():
         (run / REAL_FILE).write_text(json.dumps(fidelity_row(model, truth), indent=2) + "\n")
     done = scored_steps(run)
@@ -96,7 +108,7 @@ def score_run(run: str | Path, val: str | Path, tracker: str | Path, steps: list
             settings = GenerationSettings(steps=sampling_steps, guidance=guidance, seed=0, num_frames=frames)
             generated = generate_dataset(pipe, truth, Path(tmp) / "generated", settings)
             row = {"step": step, "frames_seen": step * frames_per_step(run), **fidelity_row(model, generated),
-                   **gate_openings(pipe.unet)}
+                   **gate_openings(pipe.unet), "phrases": int(phrases)}
         _append(run / CSV_FILE, row)
         rows.append(row)
     return rows
@@ -111,32 +123,71 @@ def _append(path: Path, row: dict) -> None:
         writer.writerow({k: row[k] for k in COLUMNS})
 
 
-def read_curve(runs: list[str | Path]) -> tuple[dict[str, np.ndarray], dict[str, float] | None]:
-    """The rows of ``runs`` in training order (frames seen accumulated across runs) and the real row."""
-    out: dict[str, list[float]] = {k: [] for k in COLUMNS}
+def read_curve(sources: list[str | Path]) -> tuple[list[dict], dict[str, float] | None]:
+    """The rows of ``sources`` (run folders or curve CSVs) in training order, frames seen accumulated
+    across them, and the real clips' row (the first source's that has one)."""
+    rows: list[dict] = []
     offset, real = 0, None
-    for run in map(Path, runs):
-        with (run / CSV_FILE).open() as f:
-            rows = sorted(csv.DictReader(f), key=lambda r: int(r["step"]))
-        for row in rows:
-            for k in COLUMNS:
-                out[k].append(float(row[k]) + (offset if k == "frames_seen" else 0))
-        last = max(checkpoint_steps(run) or [0])
-        offset += last * frames_per_step(run)
-        if real is None and (run / REAL_FILE).is_file():
-            real = json.loads((run / REAL_FILE).read_text())
-    return {k: np.asarray(v) for k, v in out.items()}, real
+    for source in map(Path, sources):
+        if source.suffix == ".csv":
+            with source.open() as f:
+                found = [{**_numbers(r, r["run"], 0), "run_start": float(r["run_start"])} for r in csv.DictReader(f)]
+            real_file, end = source.with_name(source.stem + "_real.json"), max((r["frames_seen"] for r in found), default=0)
+        else:
+            with (source / CSV_FILE).open() as f:
+                found = [{**_numbers(r, source.name, offset), "run_start": offset}
+                         for r in sorted(csv.DictReader(f), key=lambda r: int(r["step"]))]
+            real_file, end = source / REAL_FILE, offset + max(checkpoint_steps(source) or [0]) * frames_per_step(source)
+        rows += found
+        offset = max(offset, end)
+        if real is None and real_file.is_file():
+            real = json.loads(real_file.read_text())
+    return rows, real
 
 
-def plot_curve(runs: list[str | Path], out: str | Path, title: str = "generated clips over training") -> Path:
+def _numbers(row: dict, run: str, offset: int) -> dict:
+    """A CSV row as numbers (a missing or empty value, e.g. an older CSV's phrases, is NaN)."""
+    out = {k: float(row[k]) if row.get(k) not in (None, "") else float("nan") for k in COLUMNS}
+    return {**out, "run": run, "frames_seen": out["frames_seen"] + offset}
+
+
+def _integral(key: str, value):
+    """Steps, frames and the phrases flag back as the integers they are (NaN stays NaN)."""
+    return int(value) if key in ("step", "frames_seen", "run_start", "phrases") and value == value else value
+
+
+def write_curve(rows: list[dict], real: dict | None, path: Path) -> None:
+    """``rows`` (cumulative frames seen) as a curve CSV ``read_curve`` takes, the real row beside it."""
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=PLOT_COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: _integral(k, row[k]) for k in PLOT_COLUMNS} for row in rows)
+    if real is not None:
+        path.with_name(path.stem + "_real.json").write_text(json.dumps(real, indent=2) + "\n")
+
+
+def plot_curve(sources: list[str | Path], out: str | Path, title: str = "generated clips over training") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curve, real = read_curve(runs)
+    out = Path(out)
+    if len(sources) > 1 and out.with_suffix(".csv").resolve() in {Path(s).resolve() for s in sources}:
+        raise ValueError(f"{out.with_suffix('.csv')} is one of the sources and would be rewritten with the other "
+                         "sources' rows added to it again: write the plot elsewhere")
+    rows, real = read_curve(sources)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_curve(rows, real, out.with_suffix(".csv"))
+    curve = {k: np.asarray([r[k] for r in rows]) for k in (*METRICS, "frames_seen")}
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     x = curve["frames_seen"] / 1e6
+    for i, row in enumerate(rows):
+        if i > 0 and row["run"] != rows[i - 1]["run"]:  # where the next run (or stage) starts
+            start = row["run_start"] / 1e6
+            for ax in (left, right):
+                ax.axvline(start, color="grey", linestyle=":", linewidth=1)
+            left.annotate(row["run"], (start, 98), fontsize=7, color="grey", rotation=90, ha="left", va="top")
     for name, colour in zip(("TrackAP", "AgnAP", "ClsAcc"), ("C0", "C1", "C2")):
         left.plot(x, curve[name], "o-", color=colour, label=f"{name} (generated)")
         if real is not None:
@@ -153,8 +204,6 @@ def plot_curve(runs: list[str | Path], out: str | Path, title: str = "generated 
     right.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
