@@ -105,3 +105,6 @@ def test_a_plotted_curve_is_a_source_that_outlives_its_runs(tmp_path):
     assert read_curve([tmp_path / "all.csv"])[0] == rows
     with pytest.raises(ValueError, match="one of the sources"):
         plot_curve([tmp_path / "all.csv", second], tmp_path / "all.png")
+    (tmp_path / "bad.csv").write_text("step,TrackAP\n1,2\n")
+    with pytest.raises(ValueError, match=r"bad.csv: not a curve CSV .*'run', 'run_start', 'frames_seen'"):
+        read_curve([tmp_path / "bad.csv"])

@@ -131,7 +131,11 @@ def read_curve(sources: list[str | Path]) -> tuple[list[dict], dict[str, float] 
     for source in map(Path, sources):
         if source.suffix == ".csv":
             with source.open() as f:
-                found = [{**_numbers(r, r["run"], 0), "run_start": float(r["run_start"])} for r in csv.DictReader(f)]
+                reader = csv.DictReader(f)
+                missing = [k for k in ("run", "run_start", "step", "frames_seen", *METRICS) if k not in (reader.fieldnames or [])]
+                if missing:
+                    raise ValueError(f"{source}: not a curve CSV that `learning-curve plot` writes (no column {missing})")
+                found = [{**_numbers(r, r["run"], 0), "run_start": float(r["run_start"])} for r in reader]
             real_file, end = source.with_name(source.stem + "_real.json"), max((r["frames_seen"] for r in found), default=0)
         else:
             with (source / CSV_FILE).open() as f:
