@@ -213,19 +213,26 @@ def main() -> None:
     card = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
     header = (f"machine: {card}; torch {torch.__version__}; {args.dtype}; command: python benchmarks/gpu_check.py "
               f"--device {args.device} --dtype {args.dtype}" + (" --smoke" if args.smoke else ""))
+    sections = {"generation": "generation (ModelScope-shaped, random weights)",
+                "unet_ratio": "one CFG UNet step: ours vs diffusers UNet3DConditionModel",
+                "training": "training `small` on the synthetic world"}
+    results = {"machine": card}
+
+    def write() -> None:  # after every measurement: a later one that fails loses nothing measured
+        text = "\n".join([header, ""] + [table(title, results[k]) for k, title in sections.items() if k in results])
+        print(text)
+        (args.out / "gpu_check.md").write_text(text + "\n")
+        (args.out / "gpu_check.json").write_text(json.dumps(results, indent=2) + "\n")
+
     pipe, base = build_pipeline(shape, args.device, getattr(torch, args.dtype))
-    results = {"machine": card, "generation": measure_generation(pipe, shape, args.device, args.batch),
-               "unet_ratio": measure_unet_ratio(pipe, base, shape, args.device, args.repeats)}
+    results["generation"] = measure_generation(pipe, shape, args.device, args.batch)
+    write()
+    results["unet_ratio"] = measure_unet_ratio(pipe, base, shape, args.device, args.repeats)
+    write()
     del pipe, base
     with tempfile.TemporaryDirectory() as work:
         results["training"] = measure_training(shape, args.device, Path(work))
-    text = "\n".join([header, "", table("generation (ModelScope-shaped, random weights)", results["generation"]),
-                      table("one CFG UNet step: ours vs diffusers UNet3DConditionModel", results["unet_ratio"]),
-                      table("training `small` on the synthetic world", results["training"])])
-    print(text)
-    (args.out / "gpu_check.md").write_text(text + "\n")
-    (args.out / "gpu_check.json").write_text(json.dumps(results, indent=2) + "\n")
-
+    write()
 
 if __name__ == "__main__":
     main()

@@ -102,7 +102,8 @@ def test_generate_cli_from_a_text_to_video_folder_in_bf16_batched(modelscope, ti
     records = [json.loads((c / "record.json").read_text()) for c in sorted((out / "clips").iterdir())]
     assert len(records) == 2
     assert {r["fingerprint"]["dtype"] for r in records} == {"bfloat16"}
-    assert {(r["device"], r["batch_size"]) for r in records} == {(device, 2)}
+    # the record names the card it ran on: "cuda" runs on the current one, recorded as "cuda:0"
+    assert {(torch.device(r["device"]).type, r["batch_size"]) for r in records} == {(device, 2)}
 
 
 def test_old_checkpoint_loads_and_converts_in_one_command(tmp_path):

@@ -135,12 +135,11 @@ def read_curve(sources: list[str | Path]) -> tuple[list[dict], dict[str, float] 
                 missing = [k for k in ("run", "run_start", "step", "frames_seen", *METRICS) if k not in (reader.fieldnames or [])]
                 if missing:
                     raise ValueError(f"{source}: not a curve CSV that `learning-curve plot` writes (no column {missing})")
-                found = [{**_numbers(r, r["run"], 0), "run_start": float(r["run_start"])} for r in reader]
-            real_file, end = source.with_name(source.stem + "_real.json"), max((r["frames_seen"] for r in found), default=0)
+                found = [_numbers(r, r["run"], 0, float(r["run_start"])) for r in reader]
+            real_file, end = _real_beside(source), max((r["frames_seen"] for r in found), default=0)
         else:
             with (source / CSV_FILE).open() as f:
-                found = [{**_numbers(r, source.name, offset), "run_start": offset}
-                         for r in sorted(csv.DictReader(f), key=lambda r: int(r["step"]))]
+                found = [_numbers(r, source.name, offset, offset) for r in sorted(csv.DictReader(f), key=lambda r: int(r["step"]))]
             real_file, end = source / REAL_FILE, offset + max(checkpoint_steps(source) or [0]) * frames_per_step(source)
         rows += found
         offset = max(offset, end)
@@ -149,10 +148,15 @@ def read_curve(sources: list[str | Path]) -> tuple[list[dict], dict[str, float] 
     return rows, real
 
 
-def _numbers(row: dict, run: str, offset: int) -> dict:
-    """A CSV row as numbers (a missing or empty value, e.g. an older CSV's phrases, is NaN)."""
+def _numbers(row: dict, run: str, offset: float, run_start: float) -> dict:
+    """A CSV row as numbers (a missing or empty value, e.g. an older CSV's phrases, is NaN), its
+    frames seen moved by ``offset``."""
     out = {k: float(row[k]) if row.get(k) not in (None, "") else float("nan") for k in COLUMNS}
-    return {**out, "run": run, "frames_seen": out["frames_seen"] + offset}
+    return {**out, "run": run, "run_start": run_start, "frames_seen": out["frames_seen"] + offset}
+
+
+def _real_beside(curve_csv: Path) -> Path:
+    return curve_csv.with_name(curve_csv.stem + "_real.json")
 
 
 def _integral(key: str, value):
@@ -167,7 +171,7 @@ def write_curve(rows: list[dict], real: dict | None, path: Path) -> None:
         writer.writeheader()
         writer.writerows({k: _integral(k, row[k]) for k in PLOT_COLUMNS} for row in rows)
     if real is not None:
-        path.with_name(path.stem + "_real.json").write_text(json.dumps(real, indent=2) + "\n")
+        _real_beside(path).write_text(json.dumps(real, indent=2) + "\n")
 
 
 def plot_curve(sources: list[str | Path], out: str | Path, title: str = "generated clips over training") -> Path:
