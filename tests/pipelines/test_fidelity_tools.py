@@ -105,6 +105,25 @@ def test_a_plotted_curve_is_a_source_that_outlives_its_runs(tmp_path):
     assert read_curve([tmp_path / "all.csv"])[0] == rows
     with pytest.raises(ValueError, match="one of the sources"):
         plot_curve([tmp_path / "all.csv", second], tmp_path / "all.png")
+    # a run continued from first's step 2 is drawn from there, and keeps its place when read back
+    branch = run("branch", [1, 3])
+    rows, _ = read_curve([tmp_path / "all.csv", branch], {"branch": "first:2"})
+    assert [(r["run"], r["frames_seen"], r["run_start"]) for r in rows[3:]] == [("branch", 24, 16), ("branch", 40, 16)]
+    plot_curve([tmp_path / "all.csv", branch], tmp_path / "branched.png", branches={"branch": "first:2"})
+    assert read_curve([tmp_path / "branched.csv"])[0] == rows
+    with pytest.raises(ValueError, match=r"branch branches off 'first:3', which is no row .*'first:2', 'first:4'"):
+        read_curve([tmp_path / "all.csv", branch], {"branch": "first:3"})
+    with pytest.raises(ValueError, match=r"not among the sources: \['third'\]"):
+        read_curve([tmp_path / "all.csv"], {"third": "first:2"})
+    from typer.testing import CliRunner
+
+    from trackdiffusion.cli.main import app
+
+    cli = ["learning-curve", "plot", str(tmp_path / "all.csv"), str(branch), "--out", str(tmp_path / "cli.png")]
+    assert CliRunner().invoke(app, cli + ["--branch", "branch=first:2"]).exit_code == 0
+    assert read_curve([tmp_path / "cli.csv"])[0] == rows
+    bad = CliRunner().invoke(app, cli + ["--branch", "branch:first:2"])
+    assert bad.exit_code != 0 and "RUN=PARENT:STEP" in bad.output
     (tmp_path / "bad.csv").write_text("step,TrackAP\n1,2\n")
     with pytest.raises(ValueError, match=r"bad.csv: not a curve CSV .*'run', 'run_start', 'frames_seen'"):
         read_curve([tmp_path / "bad.csv"])

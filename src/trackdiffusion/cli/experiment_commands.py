@@ -59,11 +59,16 @@ def plot(
                                          "(e.g. the spatial stage, then video)."),
     out: Path = typer.Option(Path("docs/learning_curve.png"), "--out", help="PNG; the rows drawn go beside it as .csv."),
     title: str = typer.Option("generated clips over training", "--title"),
+    branch: List[str] = typer.Option([], "--branch", help="RUN=PARENT:STEP: the run folder RUN was continued from "
+                                     "PARENT's step STEP (a row of an earlier source), so it is drawn from there."),
 ) -> None:
     """Plot TrackAP, AgnAP, ClsAcc and background std against frames seen."""
     from ..evaluation.learning_curve import plot_curve
 
-    png = plot_curve(sources, out, title)
+    bad = [b for b in branch if "=" not in b or ":" not in b.partition("=")[2]]
+    if bad:
+        raise typer.BadParameter(f"expected RUN=PARENT:STEP, got {bad[0]!r}", param_hint="--branch")
+    png = plot_curve(sources, out, title, dict(b.split("=", 1) for b in branch))
     console.print(f"wrote {escape(str(png))} and {escape(str(png.with_suffix('.csv')))}", highlight=False)
 
 

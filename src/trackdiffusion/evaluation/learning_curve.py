@@ -123,11 +123,16 @@ def _append(path: Path, row: dict) -> None:
         writer.writerow({k: row[k] for k in COLUMNS})
 
 
-def read_curve(sources: list[str | Path]) -> tuple[list[dict], dict[str, float] | None]:
+def read_curve(sources: list[str | Path], branches: dict[str, str] | None = None) -> tuple[list[dict], dict[str, float] | None]:
     """The rows of ``sources`` (run folders or curve CSVs) in training order, frames seen accumulated
-    across them, and the real clips' row (the first source's that has one)."""
+    across them, and the real clips' row (the first source's that has one).
+
+    ``branches`` maps a run folder's name to ``"RUN:STEP"``, an earlier run's scored checkpoint the
+    run was continued from (``model.init_checkpoint``): its frames start there, not where the source
+    before it ended, so a run that branches off an earlier point is drawn from that point.
+    """
     rows: list[dict] = []
-    offset, real = 0, None
+    offset, real, branches = 0, None, dict(branches or {})
     for source in map(Path, sources):
         if source.suffix == ".csv":
             with source.open() as f:
@@ -138,14 +143,27 @@ def read_curve(sources: list[str | Path]) -> tuple[list[dict], dict[str, float] 
                 found = [_numbers(r, r["run"], 0, float(r["run_start"])) for r in reader]
             real_file, end = _real_beside(source), max((r["frames_seen"] for r in found), default=0)
         else:
+            start = _branch_point(rows, source.name, branches.pop(source.name)) if source.name in branches else offset
             with (source / CSV_FILE).open() as f:
-                found = [_numbers(r, source.name, offset, offset) for r in sorted(csv.DictReader(f), key=lambda r: int(r["step"]))]
-            real_file, end = source / REAL_FILE, offset + max(checkpoint_steps(source) or [0]) * frames_per_step(source)
+                found = [_numbers(r, source.name, start, start) for r in sorted(csv.DictReader(f), key=lambda r: int(r["step"]))]
+            real_file, end = source / REAL_FILE, start + max(checkpoint_steps(source) or [0]) * frames_per_step(source)
         rows += found
         offset = max(offset, end)
         if real is None and real_file.is_file():
             real = json.loads(real_file.read_text())
+    if branches:
+        raise ValueError(f"branches name runs that are not among the sources: {sorted(branches)}")
     return rows, real
+
+
+def _branch_point(rows: list[dict], run: str, parent: str) -> float:
+    """Frames seen at ``parent`` (``"RUN:STEP"``, a row read before ``run``)."""
+    name, _, step = parent.rpartition(":")
+    found = [r["frames_seen"] for r in rows if r["run"] == name and step.isdigit() and r["step"] == int(step)]
+    if not found:
+        known = sorted({f"{r['run']}:{int(r['step'])}" for r in rows})
+        raise ValueError(f"{run} branches off {parent!r}, which is no row of the sources before it (rows: {known})")
+    return found[0]
 
 
 def _numbers(row: dict, run: str, offset: float, run_start: float) -> dict:
@@ -174,7 +192,8 @@ def write_curve(rows: list[dict], real: dict | None, path: Path) -> None:
         _real_beside(path).write_text(json.dumps(real, indent=2) + "\n")
 
 
-def plot_curve(sources: list[str | Path], out: str | Path, title: str = "generated clips over training") -> Path:
+def plot_curve(sources: list[str | Path], out: str | Path, title: str = "generated clips over training",
+               branches: dict[str, str] | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -184,27 +203,34 @@ def plot_curve(sources: list[str | Path], out: str | Path, title: str = "generat
     if len(sources) > 1 and out.with_suffix(".csv").resolve() in {Path(s).resolve() for s in sources}:
         raise ValueError(f"{out.with_suffix('.csv')} is one of the sources and would be rewritten with the other "
                          "sources' rows added to it again: write the plot elsewhere")
-    rows, real = read_curve(sources)
+    rows, real = read_curve(sources, branches)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_curve(rows, real, out.with_suffix(".csv"))
     curve = {k: np.asarray([r[k] for r in rows]) for k in (*METRICS, "frames_seen")}
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     x = curve["frames_seen"] / 1e6
     for i, row in enumerate(rows):
-        if i > 0 and row["run"] != rows[i - 1]["run"]:  # where the next run (or stage) starts
+        if i > 0 and row["run"] != rows[i - 1]["run"]:  # where the next run (or stage, or branch) starts
             start = row["run_start"] / 1e6
             for ax in (left, right):
                 ax.axvline(start, color="grey", linestyle=":", linewidth=1)
             left.annotate(row["run"], (start, 98), fontsize=7, color="grey", rotation=90, ha="left", va="top")
+    # one line per run: a run that branches off an earlier point is not joined to the run before it
+    runs = [[i for i, r in enumerate(rows) if r["run"] == run] for run in dict.fromkeys(r["run"] for r in rows)]
+
+    def draw(ax, key: str, colour: str, label: str) -> None:
+        for k, mine in enumerate(runs):
+            ax.plot(x[mine], curve[key][mine], "o-", color=colour, label=label if k == 0 else None)
+
     for name, colour in zip(("TrackAP", "AgnAP", "ClsAcc"), ("C0", "C1", "C2")):
-        left.plot(x, curve[name], "o-", color=colour, label=f"{name} (generated)")
+        draw(left, name, colour, f"{name} (generated)")
         if real is not None:
             left.axhline(real[name], color=colour, linestyle="--", linewidth=1, label=f"{name} (real clips)")
     left.set_xlabel("training frames seen (millions)")
     left.set_ylabel("x100")
     left.set_ylim(0, 100)
     left.legend(fontsize=7)
-    right.plot(x, curve["BgStd"], "o-", color="C3", label="background std (generated)")
+    draw(right, "BgStd", "C3", "background std (generated)")
     if real is not None:
         right.axhline(real["BgStd"], color="C3", linestyle="--", linewidth=1, label="background std (real)")
     right.set_xlabel("training frames seen (millions)")
