@@ -75,3 +75,23 @@ def test_process_pool_writes_the_same_world(tmp_path):
     write_world(config, tmp_path / "two", workers=2)
     for rel in ("train/cocovid.json", "train/ytvis.json", "train/captions.json", "train/frames/train_00015/000001.png"):
         assert (tmp_path / "one" / rel).read_bytes() == (tmp_path / "two" / rel).read_bytes(), rel
+
+
+def test_no_videos_writes_the_same_world_without_ffmpeg(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from trackdiffusion.cli.main import app
+
+    write_world(TINY, tmp_path / "with", workers=1)
+    monkeypatch.setitem(__import__("sys").modules, "imageio_ffmpeg", None)  # as on a machine without ffmpeg
+    cli = ["synth", "--out", str(tmp_path / "without"), "--clips", "3", "--val-clips", "2", "--frames", "4",
+           "--size", "32", "--seed", "3", "--workers", "1"]
+    assert isinstance(CliRunner().invoke(app, cli).exception, ImportError)  # the mp4s need ffmpeg
+    result = CliRunner().invoke(app, cli + ["--no-videos", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "without" / "train" / "videos").exists()
+    for rel in ("train/cocovid.json", "train/captions.json", "train/phrases.json", "val/ytvis.json",
+                "train/frames/train_00002/000003.png"):
+        assert (tmp_path / "with" / rel).read_bytes() == (tmp_path / "without" / rel).read_bytes(), rel
+    item = ClipDataset.from_dir(tmp_path / "without" / "train", num_frames=4, width=32, window="first")[1]
+    assert item["frames"].shape == (4, 3, 32, 32)

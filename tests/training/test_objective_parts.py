@@ -95,6 +95,17 @@ def test_config_errors_name_the_field(tmp_path):
     assert cfg.ema_decay is None and cfg.data.num_frames == 3
 
 
+def test_exponent_floats_without_a_dot_are_numbers(tmp_path):
+    # PyYAML (YAML 1.1) reads 1e-4 as the string "1e-4"; a float field takes it as the number it means
+    path = tmp_path / "c.yaml"
+    path.write_text("learning_rate: 1e-4\ndata: {path: x}\ndiffusion: {beta_start: 8.5e-4}\n")
+    cfg = load_config(path, {"ema_decay": "9.995E-1", "weight_decay": "-1e-2"})
+    assert (cfg.learning_rate, cfg.diffusion.beta_start, cfg.ema_decay, cfg.weight_decay) == (1e-4, 8.5e-4, 0.9995, -0.01)
+    for bad in ({"learning_rate": "1e"}, {"learning_rate": "4e-4x"}, {"max_steps": "1e3"}):
+        with pytest.raises(ValueError, match="expected a number"):
+            load_config(path, bad)
+
+
 def _log_snr(alpha_bar: torch.Tensor) -> torch.Tensor:
     """lambda = log(alpha / sigma), the quantity DPM-Solver++ clips."""
     return 0.5 * torch.log(alpha_bar / (1 - alpha_bar))

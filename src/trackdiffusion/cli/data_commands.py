@@ -37,6 +37,8 @@ def synth(
                                           help="A world.json to start from; the flags above override it."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Processes [default: the available cores]."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the splits of an existing world in OUT."),
+    videos: bool = typer.Option(True, "--videos/--no-videos", help="Write each clip's mp4 beside its png frames "
+                                "(--no-videos: frames only, no ffmpeg needed)."),
 ) -> None:
     """Render the seeded synthetic MOT world (frames, mp4, CocoVID, YouTube-VIS, MOT, captions)."""
     base = WorldConfig.load(config) if config else WorldConfig()
@@ -49,7 +51,7 @@ def synth(
         raise typer.BadParameter(str(err)) from None
     start = time.perf_counter()
     try:
-        splits = write_world(world, out, progress=True, workers=workers, overwrite=overwrite)
+        splits = write_world(world, out, progress=True, workers=workers, overwrite=overwrite, videos=videos)
     except FileExistsError as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(1) from None

@@ -7,6 +7,7 @@ field. The resolved configuration is saved as JSON next to every checkpoint.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -138,6 +139,14 @@ class TrainConfig:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
 
+# PyYAML reads YAML 1.1, where "4e-4" (no dot) is a string, not a number; configs and --set write it so.
+_EXPONENT_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _exponent_float(value):
+    return float(value) if isinstance(value, str) and _EXPONENT_FLOAT.fullmatch(value) else value
+
+
 def _build(cls, values: dict, where: str):
     if not isinstance(values, dict):
         raise ValueError(f"{where}: expected a mapping, got {type(values).__name__}")
@@ -158,11 +167,13 @@ def _build(cls, values: dict, where: str):
         elif isinstance(default, bool) and not isinstance(value, bool):
             raise ValueError(f"{where}.{name}: expected true/false, got {value!r}")
         elif isinstance(default, (int, float)) and not isinstance(default, bool) and default is not None:
+            value = _exponent_float(value) if isinstance(default, float) else value
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ValueError(f"{where}.{name}: expected a number, got {value!r}")
             kwargs[name] = type(default)(value) if isinstance(default, float) else value
         elif default is None:  # an optional field: its type is the annotation's first member
             kind = str(known[name].type).split("|")[0].strip()
+            value = _exponent_float(value) if kind == "float" else value
             expected = {"int": int, "float": (int, float), "str": str}.get(kind, object)
             if not isinstance(value, expected) or (isinstance(value, bool) and kind != "bool"):
                 raise ValueError(f"{where}.{name}: expected {kind} or null, got {value!r}")

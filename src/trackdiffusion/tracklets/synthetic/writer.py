@@ -2,7 +2,9 @@
 
 ``OUT/world.json`` holds the config; each split ``OUT/<split>/`` holds ``frames/<clip>/*.png``,
 ``videos/<clip>.mp4``, ``cocovid.json``, ``ytvis.json``, ``mot/<clip>/gt/gt.txt``,
-``captions.json`` and ``phrases.json`` (each object's colour, texture and shape). Clips are independent, so they are rendered and written in a process pool;
+``captions.json`` and ``phrases.json`` (each object's colour, texture and shape); ``videos=False``
+leaves the mp4s out (the png frames are what training and evaluation read, and a machine without
+the ffmpeg binary can still write a world). Clips are independent, so they are rendered and written in a process pool;
 the result does not depend on the number of workers.
 """
 
@@ -33,10 +35,12 @@ WORLD_FILE = "world.json"
 _MIN_CLIPS_FOR_POOL = 16
 
 
-def write_clip(frames: np.ndarray, clip: Clip, split_dir: Path) -> Clip:
-    """Write one clip's ``frames [T, H, W, 3]`` as png files and an mp4; sets and returns its frame names."""
+def write_clip(frames: np.ndarray, clip: Clip, split_dir: Path, video: bool = True) -> Clip:
+    """Write one clip's ``frames [T, H, W, 3]`` as png files and (``video``) an mp4; sets and returns
+    its frame names."""
     paths = write_png_frames(frames, split_dir / "frames" / clip.name)
-    write_mp4(frames, video_path(split_dir, clip.name), fps=clip.fps or 8.0)
+    if video:
+        write_mp4(frames, video_path(split_dir, clip.name), fps=clip.fps or 8.0)
     clip.frame_names = [p.relative_to(split_dir).as_posix() for p in paths]
     return clip
 
@@ -48,12 +52,12 @@ def write_split_annotations(dataset: TrackletDataset, split_dir: Path) -> None:
     save_phrases(dataset, split_dir / PHRASES_FILE)
 
 
-def _render_and_write(job: tuple[WorldConfig, str, int, Path]) -> Clip:
-    config, split, index, split_dir = job
+def _render_and_write(job: tuple[WorldConfig, str, int, Path, bool]) -> Clip:
+    config, split, index, split_dir, video = job
     rendered = SyntheticWorld(config).render(split, index)
     for inst in rendered.clip.instances:  # written to phrases.json with the split's labels
         inst.phrase = rendered.phrases[inst.id]
-    return write_clip(rendered.frames, rendered.clip, split_dir)
+    return write_clip(rendered.frames, rendered.clip, split_dir, video)
 
 
 def _available_cores() -> int:
@@ -89,12 +93,13 @@ def _prepare(out_dir: Path, config: WorldConfig, overwrite: bool) -> None:
 
 
 def write_world(config: WorldConfig, out_dir: str | Path, progress: bool | Callable[[int, int], None] = False,
-                workers: int | None = None, overwrite: bool = False) -> dict[str, TrackletDataset]:
+                workers: int | None = None, overwrite: bool = False, videos: bool = True) -> dict[str, TrackletDataset]:
     """Render every split of ``config`` into ``out_dir``; returns the data set of each split.
 
     ``progress``: True shows a rich progress bar; a callable gets ``(done, total)`` after each
     clip. ``workers``: processes (default: the available cores). Existing split folders are
-    replaced only with ``overwrite`` and only when ``out_dir`` holds a ``world.json``.
+    replaced only with ``overwrite`` and only when ``out_dir`` holds a ``world.json``. ``videos``:
+    write each clip's mp4 next to its png frames.
     """
     out_dir = Path(out_dir)
     _prepare(out_dir, config, overwrite)
@@ -112,7 +117,7 @@ def write_world(config: WorldConfig, out_dir: str | Path, progress: bool | Calla
                 continue
             split_dir = out_dir / split
             clips = []
-            for clip in _run_jobs([(config, split, i, split_dir) for i in range(count)], workers):
+            for clip in _run_jobs([(config, split, i, split_dir, videos) for i in range(count)], workers):
                 clip.categories = world.categories  # one shared table again after the trip through pickle
                 clips.append(clip)
                 done += 1

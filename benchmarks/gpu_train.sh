@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Continue training the embedded model (assets/tiny-synthetic) on a lent GPU, as it is:
+#   here:   bash benchmarks/gpu_train.sh prepare   (once; fills .gputrain/, 46 MB: the wheels the GPU
+#                                                   image lacks and the bundled MiniLM in fp16, xz-packed)
+#   there:  bash benchmarks/gpu_train.sh           (device tool: carry [".gputrain"], timeout_s 600)
+# There it renders the seed-0 world (2000 clips, png frames only: the image has no ffmpeg and its wheel
+# does not fit beside the text encoder in one call's 64 MiB), trains configs/tiny-synthetic-spatial.yaml with
+# appearance phrases from the shipped weights for TRAIN_SECONDS (default 390), and writes the last
+# checkpoint's EMA UNet in fp16 and the loss curve to $OUT (the files a call brings back). Here, score it
+# before shipping: copy $OUT's config.json and diffusion_pytorch_model.safetensors into EXPORT/unet/ of a
+# copy of assets/tiny-synthetic (EXPORT) and run
+# `trackdiffusion evaluate phrase-colours --checkpoint EXPORT --val WORLD/val --clips 40 --threads 2`.
+# The text encoder there is MiniLM rounded to fp16 (float32 arithmetic): its embeddings differ from the
+# bundled float32 model's by at most 6e-4 of the largest value (measured on a caption and two category
+# names; cosine similarity 0.9999993); not measured: what that does to sampling.
+# Settings (environment): BATCH (128: the GPU check's `small` steps looked launch-bound, so a larger batch
+# should cost little; not measured for this config), LR (4e-4),
+# TRAIN_SECONDS, CHECKPOINT_EVERY (200), CLIPS (2000), DEVICE (cuda; cpu runs the same path here, for a
+# smoke test: DEVICE=cpu CLIPS=4 BATCH=2 TRAIN_SECONDS=60 CHECKPOINT_EVERY=2 OUT=/tmp/o bash benchmarks/gpu_train.sh).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PACK=.gputrain
+
+if [ "${1:-run}" = prepare ]; then
+    set -e
+    rm -rf "$PACK" && mkdir -p "$PACK"
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+        --platform any -d "$PACK" diffusers==0.42.1 importlib-metadata==10.2.0 einops
+    .venv/bin/python - "$PACK" <<'EOF'
+import lzma, shutil, sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from trackdiffusion.models.text_encoder import MINILM, resolve_text_encoder_path
+
+src, out = resolve_text_encoder_path(MINILM), Path(sys.argv[1]) / "minilm"
+out.mkdir()
+for f in src.iterdir():  # config and tokenizer files; the weights are packed below
+    if f.is_file() and f.suffix in (".json", ".txt"):
+        shutil.copy(f, out / f.name)
+half = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in load_file(src / "model.safetensors").items()}
+save_file(half, out / "model.safetensors")
+data = (out / "model.safetensors").read_bytes()
+(out / "model.safetensors.xz").write_bytes(lzma.compress(data, preset=6))
+(out / "model.safetensors").unlink()
+EOF
+    du -sh "$PACK"
+    exit 0
+fi
+
+OUT=${OUT:-gpu_train_out}
+DEVICE=${DEVICE:-cuda}
+WORK=${WORK:-/tmp/gputrain}
+mkdir -p "$OUT" && rm -rf "$WORK" && mkdir -p "$WORK"
+[ -d "$PACK" ] || { echo "no $PACK/: run 'bash benchmarks/gpu_train.sh prepare' here first"; exit 1; }
+if [ "$DEVICE" = cuda ]; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$WORK/site" "$PACK"/*.whl || exit 1
+    export PYTHONPATH="$WORK/site"
+    PY=python3
+else
+    PY=.venv/bin/python
+    export CUDA_VISIBLE_DEVICES=""
+fi
+export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
+$PY - "$PACK/minilm" "$WORK/minilm" <<'EOF' || exit 1
+import lzma, shutil, sys
+from pathlib import Path
+src, out = map(Path, sys.argv[1:])
+shutil.copytree(src, out, ignore=shutil.ignore_patterns("*.xz"))
+(out / "model.safetensors").write_bytes(lzma.decompress((src / "model.safetensors.xz").read_bytes()))
+EOF
+td() { $PY -m trackdiffusion.cli.main "$@"; }
+td synth --out "$WORK/world" --clips "${CLIPS:-2000}" --val-clips 0 --no-videos 2>&1 | tail -1 | tee "$OUT/train.log"
+timeout "${TRAIN_SECONDS:-390}" $PY -m trackdiffusion.cli.main train --quiet --config configs/tiny-synthetic-spatial.yaml \
+    --set data.path="$WORK/world/train" --set model.vae=assets/tiny-synthetic/vae \
+    --set model.init_checkpoint=assets/tiny-synthetic --set model.options.appearance_phrases=true \
+    --set model.text_encoder="$WORK/minilm" --set output_dir="$WORK/run" --set batch_size="${BATCH:-128}" \
+    --set learning_rate="${LR:-4e-4}" --set max_steps=1000000 --set checkpoint_every="${CHECKPOINT_EVERY:-200}" --set keep_last=1 \
+    2>&1 | tail -20 | tee -a "$OUT/train.log"
+step=$(ls "$WORK/run/checkpoints" 2>/dev/null | sed -n 's/^step-0*//p' | sort -n | tail -1)
+[ -n "$step" ] || { echo "no checkpoint was written"; exit 1; }
+td export --run "$WORK/run" --step "$step" --out "$WORK/export" --fp16 2>&1 | tail -2 | tee -a "$OUT/train.log"
+cp "$WORK/export/unet/config.json" "$WORK/export/unet/diffusion_pytorch_model.safetensors" "$WORK/run/loss.csv" "$OUT/" || exit 1
+cp "$WORK/run/config.json" "$OUT/run_config.json" || exit 1
+echo "step $step (batch ${BATCH:-128}) -> $OUT" | tee -a "$OUT/train.log"
