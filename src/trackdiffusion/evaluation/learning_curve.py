@@ -215,12 +215,16 @@ def plot_curve(sources: list[str | Path], out: str | Path, title: str = "generat
             for ax in (left, right):
                 ax.axvline(start, color="grey", linestyle=":", linewidth=1)
             left.annotate(row["run"], (start, 98), fontsize=7, color="grey", rotation=90, ha="left", va="top")
-    # one line per run: a run that branches off an earlier point is not joined to the run before it
-    runs = [[i for i, r in enumerate(rows) if r["run"] == run] for run in dict.fromkeys(r["run"] for r in rows)]
+    # one line and marker per run: a run that branches off an earlier point stays apart from the run
+    # it overlaps and is not joined to the run before it
+    names = list(dict.fromkeys(r["run"] for r in rows))
+    runs = [[i for i, r in enumerate(rows) if r["run"] == run] for run in names]
+    markers = "os^Dvp*"
 
     def draw(ax, key: str, colour: str, label: str) -> None:
         for k, mine in enumerate(runs):
-            ax.plot(x[mine], curve[key][mine], "o-", color=colour, label=label if k == 0 else None)
+            ax.plot(x[mine], curve[key][mine], markers[k % len(markers)] + "-", color=colour,
+                    label=label if k == 0 else None)
 
     for name, colour in zip(("TrackAP", "AgnAP", "ClsAcc"), ("C0", "C1", "C2")):
         draw(left, name, colour, f"{name} (generated)")
@@ -233,6 +237,9 @@ def plot_curve(sources: list[str | Path], out: str | Path, title: str = "generat
     draw(right, "BgStd", "C3", "background std (generated)")
     if real is not None:
         right.axhline(real["BgStd"], color="C3", linestyle="--", linewidth=1, label="background std (real)")
+    if len(names) > 1:
+        for k, name in enumerate(names):
+            right.plot([], [], markers[k % len(markers)], color="grey", label=name)
     right.set_xlabel("training frames seen (millions)")
     right.set_ylabel("0-255")
     right.legend(fontsize=7)
