@@ -234,5 +234,6 @@ def main() -> None:
         results["training"] = measure_training(shape, args.device, Path(work))
     write()
 
+
 if __name__ == "__main__":
     main()

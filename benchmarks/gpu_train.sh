@@ -24,8 +24,7 @@ PACK=.gputrain
 if [ "${1:-run}" = prepare ]; then
     set -e
     rm -rf "$PACK" && mkdir -p "$PACK"
-    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-        --platform any -d "$PACK" diffusers==0.42.1 importlib-metadata==10.2.0 einops
+    WHEELS_DIR="$PACK" WITH_FFMPEG=0 bash benchmarks/gpu_wheels.sh
     .venv/bin/python - "$PACK" <<'EOF'
 import lzma, shutil, sys
 from pathlib import Path
