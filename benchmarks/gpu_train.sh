@@ -5,16 +5,18 @@
 #   there:  bash benchmarks/gpu_train.sh           (device tool: carry [".gputrain"], timeout_s 600)
 # There it renders the seed-0 world (2000 clips, png frames only: the image has no ffmpeg and its wheel
 # does not fit beside the text encoder in one call's 64 MiB), trains configs/tiny-synthetic-spatial.yaml with
-# appearance phrases from the shipped weights for TRAIN_SECONDS (default 390), and writes the last
-# checkpoint's EMA UNet in fp16 and the loss curve to $OUT (the files a call brings back). Here, score it
-# before shipping: copy $OUT's config.json and diffusion_pytorch_model.safetensors into EXPORT/unet/ of a
-# copy of assets/tiny-synthetic (EXPORT) and run
+# appearance phrases from the shipped weights (the spatial stage; STAGE=video: the video stage) for
+# TRAIN_SECONDS (default 390), and writes the last checkpoint's EMA UNet in fp16 and the loss curve to $OUT
+# (the files a call brings back). Here, score it before shipping: copy $OUT's config.json and
+# diffusion_pytorch_model.safetensors into EXPORT/unet/ of a copy of assets/tiny-synthetic (EXPORT) and run
 # `trackdiffusion evaluate phrase-colours --checkpoint EXPORT --val WORLD/val --clips 40 --threads 2`.
 # The text encoder there is MiniLM rounded to fp16 (float32 arithmetic): its embeddings differ from the
 # bundled float32 model's by at most 6e-4 of the largest value (measured on a caption and two category
 # names; cosine similarity 0.9999993); not measured: what that does to sampling.
-# Settings (environment): BATCH (128: the GPU check's `small` steps looked launch-bound, so a larger batch
-# should cost little; not measured for this config), LR (4e-4),
+# Settings (environment): STAGE (spatial: single frames, every spatial layer; video: 8-frame windows, only the
+# temporal layers, as the shipped weights' last part was trained), BATCH (spatial 128: the GPU check's `small`
+# steps looked launch-bound, so a larger batch should cost little; video 16 clips = 128 frames; neither
+# measured for this config), LR (spatial 4e-4, video 2e-4),
 # TRAIN_SECONDS, CHECKPOINT_EVERY (200), CLIPS (2000), DEVICE (cuda; cpu runs the same path here, for a
 # smoke test: DEVICE=cpu CLIPS=4 BATCH=2 TRAIN_SECONDS=60 CHECKPOINT_EVERY=2 OUT=/tmp/o bash benchmarks/gpu_train.sh).
 set -uo pipefail
@@ -53,6 +55,11 @@ OUT=${OUT:-gpu_train_out}
 DEVICE=${DEVICE:-cuda}
 WORK=${WORK:-/tmp/gputrain}
 mkdir -p "$OUT" && rm -rf "$WORK" && mkdir -p "$WORK"
+case "${STAGE:-spatial}" in
+    spatial) STAGE_SET=(--set stage=spatial --set data.num_frames=1); BATCH=${BATCH:-128}; LR=${LR:-4e-4} ;;
+    video) STAGE_SET=(--set stage=video --set data.num_frames=8); BATCH=${BATCH:-16}; LR=${LR:-2e-4} ;;
+    *) echo "STAGE must be spatial or video, not '$STAGE'"; exit 1 ;;
+esac
 [ -d "$PACK" ] || { echo "no $PACK/: run 'bash benchmarks/gpu_train.sh prepare' here first"; exit 1; }
 if [ "$DEVICE" = cuda ]; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$WORK/site" "$PACK"/*.whl || exit 1
@@ -75,12 +82,12 @@ td synth --out "$WORK/world" --clips "${CLIPS:-2000}" --val-clips 0 --no-videos 
 timeout "${TRAIN_SECONDS:-390}" $PY -m trackdiffusion.cli.main train --quiet --config configs/tiny-synthetic-spatial.yaml \
     --set data.path="$WORK/world/train" --set model.vae=assets/tiny-synthetic/vae \
     --set model.init_checkpoint=assets/tiny-synthetic --set model.options.appearance_phrases=true \
-    --set model.text_encoder="$WORK/minilm" --set output_dir="$WORK/run" --set batch_size="${BATCH:-128}" \
-    --set learning_rate="${LR:-4e-4}" --set max_steps=1000000 --set checkpoint_every="${CHECKPOINT_EVERY:-200}" --set keep_last=1 \
+    --set model.text_encoder="$WORK/minilm" --set output_dir="$WORK/run" --set batch_size="$BATCH" \
+    --set learning_rate="$LR" "${STAGE_SET[@]}" --set max_steps=1000000 --set checkpoint_every="${CHECKPOINT_EVERY:-200}" --set keep_last=1 \
     2>&1 | tail -20 | tee -a "$OUT/train.log"
 step=$(ls "$WORK/run/checkpoints" 2>/dev/null | sed -n 's/^step-0*//p' | sort -n | tail -1)
 [ -n "$step" ] || { echo "no checkpoint was written"; exit 1; }
 td export --run "$WORK/run" --step "$step" --out "$WORK/export" --fp16 2>&1 | tail -2 | tee -a "$OUT/train.log"
 cp "$WORK/export/unet/config.json" "$WORK/export/unet/diffusion_pytorch_model.safetensors" "$WORK/run/loss.csv" "$OUT/" || exit 1
 cp "$WORK/run/config.json" "$OUT/run_config.json" || exit 1
-echo "step $step (batch ${BATCH:-128}) -> $OUT" | tee -a "$OUT/train.log"
+echo "step $step (${STAGE:-spatial} stage, batch $BATCH) -> $OUT" | tee -a "$OUT/train.log"
