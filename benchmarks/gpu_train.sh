@@ -55,7 +55,8 @@ OUT=${OUT:-gpu_train_out}
 DEVICE=${DEVICE:-cuda}
 WORK=${WORK:-/tmp/gputrain}
 mkdir -p "$OUT" && rm -rf "$WORK" && mkdir -p "$WORK"
-case "${STAGE:-spatial}" in
+STAGE=${STAGE:-spatial}
+case "$STAGE" in
     spatial) STAGE_SET=(--set stage=spatial --set data.num_frames=1); BATCH=${BATCH:-128}; LR=${LR:-4e-4} ;;
     video) STAGE_SET=(--set stage=video --set data.num_frames=8); BATCH=${BATCH:-16}; LR=${LR:-2e-4} ;;
     *) echo "STAGE must be spatial or video, not '$STAGE'"; exit 1 ;;
@@ -90,4 +91,4 @@ step=$(ls "$WORK/run/checkpoints" 2>/dev/null | sed -n 's/^step-0*//p' | sort -n
 td export --run "$WORK/run" --step "$step" --out "$WORK/export" --fp16 2>&1 | tail -2 | tee -a "$OUT/train.log"
 cp "$WORK/export/unet/config.json" "$WORK/export/unet/diffusion_pytorch_model.safetensors" "$WORK/run/loss.csv" "$OUT/" || exit 1
 cp "$WORK/run/config.json" "$OUT/run_config.json" || exit 1
-echo "step $step (${STAGE:-spatial} stage, batch $BATCH) -> $OUT" | tee -a "$OUT/train.log"
+echo "step $step ($STAGE stage, batch $BATCH) -> $OUT" | tee -a "$OUT/train.log"
