@@ -61,6 +61,8 @@ def test_random_slots_are_distinct_and_in_the_bank():
     assert all(len(set(row.tolist())) == 7 for row in slots)
     with pytest.raises(ValueError, match="identity_bank_size"):
         random_slots(1, 17, 16, torch.Generator())
+    # no identity embedding (the vanilla variant): no bank, no limit (this raised for every clip)
+    assert torch.equal(random_slots(2, 5, 0, torch.Generator()), torch.zeros(2, 5, dtype=torch.long))
 
 
 @pytest.mark.parametrize("stage,trained,frozen", [

@@ -58,20 +58,24 @@ def load_prompt_encoder(cfg: TrainConfig) -> PromptEncoder:
     return PromptEncoder(*load_text_encoder(text_encoder_source(cfg)), max_length=cfg.model.text_max_length)
 
 
-# Options a trained checkpoint can be given afterwards: each adds a module that starts as the identity.
-ADDABLE_OPTIONS = {"appearance_phrases": True}
+# Options a trained checkpoint may be given afterwards, with the one value each may take:
+# appearance phrases add a module that starts as the identity; switching the identity embedding or the
+# instance enhancer off drops its modules, so the Table 4 ablations all start from one backbone (the same
+# function when those paths are still at their identity start - zero identity bank, zeroed injector
+# outputs - as after a spatial stage, which does not train them).
+CHANGEABLE_OPTIONS = {"appearance_phrases": True, "use_identity_embedding": False, "use_instance_enhancer": False}
 
 
-def _added_options(options: dict, unet_dir: Path) -> dict:
-    """The ``model.options`` that change a checkpoint's UNet (only ADDABLE_OPTIONS may); options
+def _changed_options(options: dict, unet_dir: Path) -> dict:
+    """The ``model.options`` that change a checkpoint's UNet (only CHANGEABLE_OPTIONS may); options
     equal to the checkpoint's own are accepted, so one config serves from scratch and continued."""
     saved = json.loads((unet_dir / "config.json").read_text())
     changed = {k: v for k, v in options.items() if saved.get(k) != v}
-    refused = sorted(k for k, v in changed.items() if ADDABLE_OPTIONS.get(k) != v)
+    refused = sorted(k for k, v in changed.items() if CHANGEABLE_OPTIONS.get(k) != v)
     if refused:
         raise ValueError(f"model.options {refused} differ from {unet_dir / 'config.json'} "
                          f"({ {k: saved.get(k) for k in refused} }): a trained UNet cannot change them "
-                         f"(only {sorted(ADDABLE_OPTIONS)} can be switched on)")
+                         f"(only {CHANGEABLE_OPTIONS} can be set)")
     # low_cpu_mem_usage=False: the added modules get their own (zero) initialisation, not empty memory
     return {**changed, "low_cpu_mem_usage": False} if changed else {}
 
@@ -84,7 +88,7 @@ def build_unet(cfg: TrainConfig, text_dim: int, latent_channels: int, vae_factor
         path = Path(m.init_checkpoint or m.pretrained) / "unet"
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"model.init_checkpoint: {path} has no TrackDiffusionUNet (config.json missing)")
-        return TrackDiffusionUNet.from_pretrained(path, torch_dtype=torch.float32, **_added_options(m.options, path))
+        return TrackDiffusionUNet.from_pretrained(path, torch_dtype=torch.float32, **_changed_options(m.options, path))
     preset = unet_config(m.size, m.variant, **m.options)
     if m.init_unet3d or layout == "text-to-video":
         track = {k: v for k, v in preset.items() if k in TRACK_OPTIONS}

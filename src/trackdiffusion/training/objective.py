@@ -12,8 +12,9 @@ from .guidance_dropout import guidance_dropout
 
 
 def random_slots(B: int, N: int, bank: int, generator: torch.Generator) -> torch.Tensor:
-    """``[B, N]`` distinct identity-bank entries per clip, drawn at random (Eq. 4 training)."""
-    if N > bank:
+    """``[B, N]`` distinct identity-bank entries per clip, drawn at random (Eq. 4 training); zeros
+    (unused) for a model without the identity embedding (``bank == 0``: any number of instances)."""
+    if bank and N > bank:
         raise ValueError(f"a clip has {N} instances but identity_bank_size is {bank}")
     return torch.stack([torch.randperm(bank, generator=generator)[:N] for _ in range(B)]) if bank else \
         torch.zeros(B, N, dtype=torch.long)
