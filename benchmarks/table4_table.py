@@ -1,6 +1,6 @@
 """The table of `benchmarks/table4_analog.sh`: one CSV row per run, then the mean per variant.
 
-    .venv/bin/python benchmarks/table4_table.py OUT
+    .venv/bin/python benchmarks/table4_table.py OUT [PREFIX]    # PREFIX: t4 (default) or t4-x10 (LR_MULT=10)
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 VARIANTS = ("vanilla", "embedding", "enhancer")
 
 
-def run_row(out: Path, variant: str, seed: int) -> dict | None:
-    run = out / f"t4-{variant}-s{seed}"
+def run_row(out: Path, prefix: str, variant: str, seed: int) -> dict | None:
+    run = out / f"{prefix}-{variant}-s{seed}"
     demo = Path(f"{run}-demo") / "summary.json"
     if not demo.is_file():
         return None
@@ -39,12 +39,13 @@ def fmt(key: str, value) -> str:
     return f"{value:.4f}" if key.startswith("loss") else f"{value:.2f}"
 
 
-def main(out: Path) -> None:
-    names = [p.name for p in out.glob("t4-*-s*") if p.is_dir() and p.name.rsplit("-s", 1)[1].isdigit()]
+def main(out: Path, prefix: str = "t4") -> None:
+    names = [p.name for v in VARIANTS for p in out.glob(f"{prefix}-{v}-s*")
+             if p.is_dir() and p.name.rsplit("-s", 1)[1].isdigit()]
     seeds = sorted({int(name.rsplit("-s", 1)[1]) for name in names})
-    rows = [r for s in seeds for v in VARIANTS if (r := run_row(out, v, s)) is not None]
+    rows = [r for s in seeds for v in VARIANTS if (r := run_row(out, prefix, v, s)) is not None]
     if not rows:
-        sys.exit(f"{out}: no scored run (t4-VARIANT-sSEED-demo/summary.json)")
+        sys.exit(f"{out}: no scored run ({prefix}-VARIANT-sSEED-demo/summary.json)")
     keys = list(rows[0])
     print(",".join(keys))
     for r in rows:
@@ -57,4 +58,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), *sys.argv[2:3])

@@ -1,6 +1,7 @@
 """The Table 4 ablations from one backbone: a checkpoint's identity embedding and instance enhancer
 can be switched off (their modules dropped), never switched on, and a spatial-stage checkpoint
-computes the same function with or without them (those paths are still at their identity start)."""
+computes the same function with or without them (those paths are still at their identity start);
+``lr_mult`` lets such paths learn faster than the trained backbone."""
 
 from __future__ import annotations
 
@@ -57,3 +58,19 @@ def test_a_video_stage_trains_from_the_ablated_start_and_records_it(spatial_chec
     # a path the checkpoint does not have cannot be switched on: it would start untrained inside a trained model
     with pytest.raises(ValueError, match=r"\['use_instance_enhancer'\] differ from .*config.json"):
         build_unet(_from(final, tiny_world, tmp_path / "again", use_instance_enhancer=True), 384, 4, 2)
+
+
+def test_lr_mult_speeds_up_the_named_paths(spatial_checkpoint, tiny_world, tmp_path):
+    cfg = _from(spatial_checkpoint, tiny_world, tmp_path)
+    cfg.max_steps, cfg.warmup_steps, cfg.ema_decay, cfg.lr_mult = 1, 0, None, {"instance_injector": 10}
+    before = dict(TrackDiffusionUNet.from_pretrained(spatial_checkpoint / "unet").named_parameters())
+    after = TrackDiffusionUNet.from_pretrained(trainer.train(cfg.validate(), progress=False) / "unet")
+    moved = {"injector": 0.0, "temporal": 0.0}
+    for name, p in after.named_parameters():
+        part = "injector" if ".instance_injector." in name else "temporal" if ".temp_convs." in name else None
+        if part:
+            moved[part] = max(moved[part], (p - before[name]).abs().max().item())
+    # Adam's first step moves every parameter with a gradient by about its learning rate (only the zeroed
+    # output layers of both have one: everything before them is cut off by their zeros)
+    assert moved["injector"] / cfg.learning_rate == pytest.approx(10, rel=0.02)
+    assert moved["temporal"] / cfg.learning_rate == pytest.approx(1, rel=0.02)

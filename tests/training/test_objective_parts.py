@@ -95,6 +95,12 @@ def test_config_errors_name_the_field(tmp_path):
     path.write_text("data: {path: x}\nema_decay: null\n")
     cfg = load_config(path, {"data.num_frames": 3})
     assert cfg.ema_decay is None and cfg.data.num_frames == 3
+    # --set lr_mult.enhancer=10: a dotted key fills the mapping
+    assert load_config(path, {"lr_mult.enhancer": 10, "lr_mult.identity": "5e-1"}).lr_mult == {"enhancer": 10,
+                                                                                             "identity": "5e-1"}
+    for bad in (0, -2, "ten", True):
+        with pytest.raises(ValueError, match="lr_mult multipliers must be numbers > 0"):
+            load_config(path, {"lr_mult.enhancer": bad})
 
 
 def test_exponent_floats_without_a_dot_are_numbers(tmp_path):

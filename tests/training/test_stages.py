@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from diffusers.models.resnet import TemporalConvLayer
 
-from trackdiffusion.training.stages import trainable_parameters, uses_temporal_layers
+from trackdiffusion.training.stages import parameter_groups, trainable_parameters, uses_temporal_layers
 
 from ..models.conftest import make_unet
 
@@ -36,3 +36,21 @@ def test_stage_names_and_temporal_layers():
     assert [uses_temporal_layers(s) for s in ("image", "video", "spatial", "full")] == [False, True, False, True]
     with pytest.raises(ValueError, match="unknown stage 'audio'"):
         trainable_parameters(make_unet(), "audio")
+
+
+def test_parameter_groups_scale_the_rate_by_the_longest_matching_key():
+    trained = trainable_parameters(make_unet(), "video")
+    groups = parameter_groups(trained, 1e-3, {"instance_injector": 10, "instance_injector.gamma": "1e2",
+                                              "identity": 0.5})
+    assert [(g["lr"], g["lr_mult"]) for g in groups] == [(5e-4, 0.5), (1e-3, 1.0), (1e-2, 10.0), (1e-1, 100.0)]
+    members = [{id(p) for p in g["params"]} for g in groups]
+    for name, p in trained:
+        expected = (3 if ".instance_injector.gamma" in name else 2 if ".instance_injector." in name
+                    else 0 if "identity" in name else 1)
+        assert id(p) in members[expected], name
+    assert sum(len(g["params"]) for g in groups) == len(trained)
+    plain = parameter_groups(trained, 1e-3, {})
+    assert len(plain) == 1 and plain[0]["lr"] == 1e-3 and len(plain[0]["params"]) == len(trained)
+    # a typo must not silently train everything at the base rate
+    with pytest.raises(ValueError, match=r"lr_mult keys \['enhancr'\] are in the name of no trained parameter"):
+        parameter_groups(trained, 1e-3, {"enhancr": 10, "identity": 2})

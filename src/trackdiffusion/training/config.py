@@ -85,6 +85,9 @@ class TrainConfig:
     batch_size: int = 4                 # per process
     gradient_accumulation_steps: int = 1
     learning_rate: float = 3e-4
+    lr_mult: dict = field(default_factory=dict)  # parameter-name substring -> learning-rate multiplier (longest
+                                                 # matching key wins), e.g. {enhancer: 10}: paths that start as
+                                                 # the identity can learn faster than a trained backbone
     adam_betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 1e-2
     lr_schedule: str = "cosine"         # cosine | constant (both after linear warm-up)
@@ -109,6 +112,8 @@ class TrainConfig:
             (self.stage in STAGES, "stage", f"must be one of {STAGES}, got {self.stage!r}"),
             (self.max_steps > 0, "max_steps", f"must be > 0, got {self.max_steps}"),
             (self.batch_size > 0, "batch_size", f"must be > 0, got {self.batch_size}"),
+            (isinstance(self.lr_mult, dict) and all(map(_positive_number, self.lr_mult.values())), "lr_mult",
+             f"multipliers must be numbers > 0, got {self.lr_mult}"),
             (self.lr_schedule in ("cosine", "constant"), "lr_schedule", f"must be cosine or constant, got {self.lr_schedule!r}"),
             (self.mixed_precision in (None, "no", "fp16", "bf16"), "mixed_precision",
              f"must be no, fp16, bf16 or null (the launcher's), got {self.mixed_precision!r}"),
@@ -145,6 +150,11 @@ _EXPONENT_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 def _exponent_float(value):
     return float(value) if isinstance(value, str) and _EXPONENT_FLOAT.fullmatch(value) else value
+
+
+def _positive_number(value) -> bool:
+    value = _exponent_float(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 def _build(cls, values: dict, where: str):

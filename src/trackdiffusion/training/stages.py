@@ -73,3 +73,20 @@ def trainable_parameters(model: nn.Module, stage: str) -> list[tuple[str, nn.Par
 
 def uses_temporal_layers(stage: str) -> bool:
     return stage not in ("image", "spatial")
+
+
+def parameter_groups(trained: list[tuple[str, nn.Parameter]], lr: float, lr_mult: dict) -> list[dict]:
+    """AdamW parameter groups: ``lr`` times the multiplier of the longest ``lr_mult`` key contained in a
+    parameter's name (1 where none is); every key must name some trained parameter."""
+    mults = {key: float(m) for key, m in lr_mult.items()}
+    by_mult: dict[float, list[nn.Parameter]] = {}
+    used = set()
+    for name, p in trained:
+        keys = [k for k in mults if k in name]
+        key = max(keys, key=lambda k: (len(k), k)) if keys else None
+        used.add(key)
+        by_mult.setdefault(1.0 if key is None else mults[key], []).append(p)
+    unused = sorted(set(mults) - used)
+    if unused:
+        raise ValueError(f"lr_mult keys {unused} are in the name of no trained parameter")
+    return [{"params": ps, "lr": lr * m, "lr_mult": m} for m, ps in sorted(by_mult.items())]

@@ -29,7 +29,7 @@ from .data import LatentCache, StepBatches, TrainingWindows, collate_windows
 from .export import save_pipeline
 from .objective import diffusion_loss
 from .progress_log import LossLog, progress_bar
-from .stages import trainable_parameters, uses_temporal_layers
+from .stages import parameter_groups, trainable_parameters, uses_temporal_layers
 
 CACHE_DIR = "latent_cache"
 
@@ -54,6 +54,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         unet.enable_gradient_checkpointing()
     trained = trainable_parameters(unet, cfg.stage)
     names, params = [n for n, _ in trained], [p for _, p in trained]
+    groups = parameter_groups(trained, cfg.learning_rate, cfg.lr_mult)  # raises on a typo before the latent caching
     scheduler = noise_scheduler(cfg)
 
     clips = ClipDataset.from_dir(cfg.data.path, num_frames=cfg.data.num_frames, stride=cfg.data.stride,
@@ -71,7 +72,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         cache = LatentCache.open(out / CACHE_DIR, key, acc.num_processes)
     windows = TrainingWindows(clips, cache)
 
-    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=cfg.adam_betas, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=cfg.adam_betas, weight_decay=cfg.weight_decay)
     # accelerate steps a prepared scheduler once per process, hence the scaling.
     lr_schedule = get_scheduler(cfg.lr_schedule if cfg.lr_schedule == "cosine" else "constant_with_warmup", optimizer,
                                 num_warmup_steps=cfg.warmup_steps * acc.num_processes,
@@ -129,7 +130,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
                 rate = timed / cfg.gradient_accumulation_steps / (time.perf_counter() - t0)
                 mean = sum(running) / len(running)
                 if log is not None:
-                    log.append(step, mean, lr_schedule.get_last_lr()[0], rate)
+                    first = optimizer.param_groups[0]  # the logged rate is the base one (lr_mult 1)
+                    log.append(step, mean, first["lr"] / first["lr_mult"], rate)
                 bar.update(task, info=f"loss {mean:.4f}  {rate:.2f} it/s")
                 running, timed, t0 = [], 0, time.perf_counter()
             bar.update(task, completed=step)
