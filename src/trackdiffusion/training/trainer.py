@@ -130,7 +130,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
                 rate = timed / cfg.gradient_accumulation_steps / (time.perf_counter() - t0)
                 mean = sum(running) / len(running)
                 if log is not None:
-                    first = optimizer.param_groups[0]  # the logged rate is the base one (lr_mult 1)
+                    first = optimizer.param_groups[0]  # log the base rate: any group's rate over its multiplier
                     log.append(step, mean, first["lr"] / first["lr_mult"], rate)
                 bar.update(task, info=f"loss {mean:.4f}  {rate:.2f} it/s")
                 running, timed, t0 = [], 0, time.perf_counter()
