@@ -83,6 +83,24 @@ def test_checkpoint_round_trip_gives_the_same_video(pipe, tmp_path):
     assert np.array_equal(_run(pipe).frames, _run(loaded).frames)
 
 
+def test_a_checkpoint_with_an_asymmetric_vae_saves_loads_and_decodes(pipe, tmp_path):
+    from diffusers import AsymmetricAutoencoderKL
+
+    torch.manual_seed(1)
+    vae = AsymmetricAutoencoderKL(down_block_types=("DownEncoderBlock2D",) * 2, down_block_out_channels=(8, 8),
+                                  up_block_types=("UpDecoderBlock2D",) * 2, up_block_out_channels=(8, 16),
+                                  layers_per_up_block=2, latent_channels=4, norm_num_groups=4).eval()
+    vae.encoder.load_state_dict(pipe.vae.encoder.state_dict())
+    asym = TrackDiffusionPipeline(vae, pipe.text_encoder, pipe.tokenizer, pipe.unet, pipe.scheduler, text_max_length=8)
+    asym.set_progress_bar_config(disable=True)
+    asym.save_pretrained(tmp_path / "ckpt")
+    loaded = TrackDiffusionPipeline.from_pretrained(tmp_path / "ckpt")
+    loaded.set_progress_bar_config(disable=True)
+    assert isinstance(loaded.vae, AsymmetricAutoencoderKL)
+    frames = _run(loaded).frames
+    assert np.array_equal(_run(asym).frames, frames) and not np.array_equal(_run(pipe).frames, frames)
+
+
 def test_fp16_checkpoint_is_half_the_size_and_loads_as_float32(pipe, tmp_path):
     pipe.save_pretrained(tmp_path / "full")
     pipe.save_pretrained(tmp_path / "half", dtype=torch.float16)

@@ -116,7 +116,7 @@ def category_probe(
 
 @evaluate_app.command("vae-round-trip")
 def vae_round_trip(
-    vae: Path = typer.Option(..., "--vae", exists=True, file_okay=False, help="AutoencoderKL folder (e.g. CKPT/vae)."),
+    vae: Path = typer.Option(..., "--vae", exists=True, file_okay=False, help="Autoencoder folder (e.g. CKPT/vae)."),
     val: Path = typer.Option(..., "--val", exists=True, help="Real tracklets with frames (e.g. WORLD/val)."),
     out: Path = typer.Option(..., "--out", help="Folder for the reconstructed split and vae_round_trip.json."),
     clips: Optional[int] = typer.Option(None, "--clips", help="First K clips [default: all]."),
@@ -125,16 +125,15 @@ def vae_round_trip(
 ) -> None:
     """TrackAP, AgnAP, ClsAcc, BgStd and PSNR of real clips after one VAE encode / decode."""
     import torch
-    from diffusers import AutoencoderKL
-
     from ..evaluation.fidelity import fidelity_row
     from ..evaluation.tracker.model import GroundingTracker
     from ..evaluation.vae_round_trip import round_trip_split
+    from ..models.autoencoder import load_autoencoder
     from ..tracklets.formats import read_tracklets
     from ..training.vae import load_frames, psnr
 
     torch.set_num_threads(threads)
-    model = AutoencoderKL.from_pretrained(vae, local_files_only=True, torch_dtype=torch.float32).eval()
+    model = load_autoencoder(vae).eval()
     dataset = read_tracklets(val)
     if clips is not None:
         dataset.clips = dataset.clips[:clips]

@@ -51,10 +51,19 @@ def train_vae(
     latent_channels: int = typer.Option(4, "--latent-channels", help="Channels of the latent space."),
     foreground_weight: float = typer.Option(1.0, "--foreground-weight",
                                             help="Loss weight of pixels inside a box (the objects' shapes)."),
+    edge_weight: float = typer.Option(0.0, "--edge-weight",
+                                      help="Weight of an L1 loss on pixel differences (sharper edges)."),
     init: Optional[Path] = typer.Option(None, "--init", exists=True, file_okay=False,
-                                        help="Continue from this AutoencoderKL folder (its architecture)."),
+                                        help="Continue from this autoencoder folder (its architecture)."),
     decoder_only: bool = typer.Option(False, "--decoder-only",
                                       help="With --init: train the decoder only (latents unchanged)."),
+    decoder_channels: Optional[str] = typer.Option(
+        None, "--decoder-channels", metavar="C1,C2,...",
+        help="With --decoder-only: a fresh, wider decoder of these block widths (one per encoder block)."),
+    decoder_layers: int = typer.Option(1, "--decoder-layers", help="Resnets per block of that decoder."),
+    latent_noise: float = typer.Option(0.0, "--latent-noise",
+                                       help="Std of noise added to the latents before decoding, in units of "
+                                            "their std (a decoder for a diffusion model's samples)."),
     seed: int = typer.Option(0, "--seed"),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
@@ -65,9 +74,20 @@ def train_vae(
     cfg = VAEConfig(data=str(data), output_dir=str(out), val_data=str(val_data) if val_data else None,
                     max_steps=steps, batch_size=batch_size, size=size, learning_rate=learning_rate, seed=seed,
                     latent_channels=latent_channels, foreground_weight=foreground_weight,
-                    init=str(init) if init else None, decoder_only=decoder_only)
+                    edge_weight=edge_weight, init=str(init) if init else None, decoder_only=decoder_only,
+                    decoder_channels=_widths(decoder_channels), decoder_layers_per_block=decoder_layers,
+                    latent_noise=latent_noise)
     final = run(cfg, progress=not quiet)
     console.print(f"VAE: {final}  ({(out / 'report.json').read_text().strip()})")
+
+
+def _widths(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(int(w) for w in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"--decoder-channels {text!r}: expected comma-separated integers, e.g. 64,128,128")
 
 
 @app.command()

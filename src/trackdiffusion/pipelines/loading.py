@@ -21,9 +21,10 @@ import json
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DPMSolverMultistepScheduler
+from diffusers import DPMSolverMultistepScheduler
 
 from ..models import TrackDiffusionUNet
+from ..models.autoencoder import load_autoencoder
 from ..models.text_encoder import MINILM, load_text_encoder
 from ..models.variants import SIZES, TRACK_OPTIONS
 from .schedulers import sampling_scheduler
@@ -80,8 +81,7 @@ def load_components(path: str | Path, torch_dtype: torch.dtype = torch.float32, 
         raise ValueError(f"{path} is a trained TrackDiffusionPipeline: its tracklet modules are fixed by "
                          "unet/config.json, track_options apply to text-to-video base models only")
     encoder, tokenizer = load_text_encoder(text_encoder or path, torch_dtype)
-    vae = AutoencoderKL.from_pretrained(path / "vae", torch_dtype=torch_dtype, local_files_only=True) \
-        if (path / "vae" / "config.json").is_file() else None
+    vae = load_autoencoder(path / "vae", torch_dtype) if (path / "vae" / "config.json").is_file() else None
     if layout == "trackdiffusion":
         index = json.loads((path / MODEL_INDEX).read_text())
         unet = TrackDiffusionUNet.from_pretrained(path / "unet", torch_dtype=torch_dtype, local_files_only=True)
@@ -101,7 +101,7 @@ def load_components(path: str | Path, torch_dtype: torch.dtype = torch.float32, 
 def _legacy_components(path: Path, torch_dtype: torch.dtype, text_encoder: str | None) -> dict:
     meta = json.loads((path / LEGACY_FILE).read_text())
     unet = TrackDiffusionUNet.from_pretrained(path / "unet", torch_dtype=torch_dtype)
-    vae = AutoencoderKL.from_pretrained(path / "vae", torch_dtype=torch_dtype) if (path / "vae").is_dir() else None
+    vae = load_autoencoder(path / "vae", torch_dtype) if (path / "vae").is_dir() else None
     scheduler = DPMSolverMultistepScheduler.from_pretrained(path / "scheduler")
     name = text_encoder or meta.get("text_encoder", MINILM)
     if name != MINILM and not Path(name).is_absolute() and (path / name).is_dir():

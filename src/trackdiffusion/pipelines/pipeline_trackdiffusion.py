@@ -17,12 +17,13 @@ from typing import Callable
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL, DiffusionPipeline
+from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange
 
 from ..models import TrackDiffusionUNet
+from ..models.autoencoder import Autoencoder
 from ..models.text_encoder import PromptEncoder
 from ..tracklets import Clip
 from .inputs import check_inputs, prepare_tracklets
@@ -44,7 +45,7 @@ class TrackDiffusionPipeline(DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->unet->vae"
     _optional_components = ["vae"]
 
-    def __init__(self, vae: AutoencoderKL | None, text_encoder, tokenizer, unet: TrackDiffusionUNet,
+    def __init__(self, vae: Autoencoder | None, text_encoder, tokenizer, unet: TrackDiffusionUNet,
                  scheduler, text_max_length: int | None = None):
         super().__init__()
         self.register_modules(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler)

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DDPMScheduler
+from diffusers import DDPMScheduler
 
 from ..models import TrackDiffusionUNet, unet_config
+from ..models.autoencoder import Autoencoder, load_autoencoder
 from ..models.text_encoder import MINILM, PromptEncoder, load_text_encoder
 from ..models.variants import TRACK_OPTIONS
 from ..pipelines.loading import detect_layout
@@ -34,18 +35,13 @@ def text_encoder_source(cfg: TrainConfig) -> str:
     return cfg.model.text_encoder or cfg.model.pretrained or MINILM
 
 
-def load_vae(path: str | None) -> AutoencoderKL | None:
+def load_vae(path: str | None) -> Autoencoder | None:
     if path is None:
         return None
-    if not (Path(path) / "config.json").is_file():
-        raise FileNotFoundError(f"no AutoencoderKL at {path}: expected a diffusers folder with config.json and "
-                                "diffusion_pytorch_model.safetensors (e.g. the vae/ folder of a checkpoint, or the "
-                                "output of `trackdiffusion train-vae`)")
-    vae = AutoencoderKL.from_pretrained(path, local_files_only=True, torch_dtype=torch.float32)
-    return vae.requires_grad_(False).eval()
+    return load_autoencoder(path).requires_grad_(False).eval()
 
 
-def latent_layout(vae: AutoencoderKL | None) -> tuple[int, int]:
+def latent_layout(vae: Autoencoder | None) -> tuple[int, int]:
     """(channels, downsampling factor) of the space the UNet denoises: the VAE's latents, or RGB pixels."""
     if vae is None:
         return 3, 1

@@ -4,9 +4,18 @@ Trained on single frames of a data set (the synthetic world by default) with an 
 reconstruction loss through the posterior mode (deterministic, as measured best on this CPU) and
 a tiny KL term. The boxes are known, so pixels inside them can weigh more
 (``foreground_weight``): objects are a small part of a frame, and their shape is what a tracker
-needs, while a flat background is easy to reconstruct. ``norm_num_groups`` stays small: with one group per channel GroupNorm becomes
+needs, while a flat background is easy to reconstruct. ``edge_weight`` adds an L1 term on the
+horizontal and vertical pixel differences: a per-pixel loss is minimised by a blurred edge when the
+decoder is unsure where it lies, while a gradient loss pays for every edge drawn soft. ``norm_num_groups`` stays small: with one group per channel GroupNorm becomes
 InstanceNorm and the encoder cannot carry flat background colours. At the end the latent scaling
 factor is set to 1 / std of the training latents, and held-out PSNR is reported.
+
+``decoder_channels`` (with ``init`` and ``decoder_only``) replaces the decoder by a wider, fresh one
+(``AsymmetricAutoencoderKL``: the init's encoder, frozen, so the latents a UNet was trained on stay
+valid), for a decoder that draws what the latents hold more sharply than the one trained with them.
+``latent_noise`` decodes ``z + latent_noise * eps / scaling_factor`` (noise in units of the latents'
+std) so the decoder learns to draw clean shapes from latents a little off the encoder's, as a
+diffusion model's samples are.
 """
 
 from __future__ import annotations
@@ -19,9 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
-from diffusers import AutoencoderKL
+from diffusers import AsymmetricAutoencoderKL, AutoencoderKL
 from diffusers.optimization import get_scheduler
 
+from ..models.autoencoder import Autoencoder, load_autoencoder
 from ..models.box_masks import box_cell_mask
 from ..tracklets.loader import ClipDataset, read_clip_frames
 from ..tracklets.tensors import clip_to_tensors
@@ -45,9 +55,13 @@ class VAEConfig:
     learning_rate: float = 1e-3
     kl_weight: float = 1e-6
     foreground_weight: float = 1.0         # loss weight of pixels inside a box (map normalised to mean 1)
-    init: str | None = None                # an AutoencoderKL folder to continue from (its architecture wins)
+    edge_weight: float = 0.0               # weight of the L1 loss on pixel differences (sharp edges)
+    init: str | None = None                # an autoencoder folder to continue from (its architecture wins)
     decoder_only: bool = False             # with init: freeze the encoder, so the latents (and a UNet
                                            # trained on them) stay valid while the decoder improves
+    decoder_channels: tuple[int, ...] | None = None  # with decoder_only: a fresh decoder of these widths
+    decoder_layers_per_block: int = 1      # its resnets per block (diffusers' decoder adds one)
+    latent_noise: float = 0.0              # std of noise added to the latents before decoding (units of their std)
     seed: int = 0
     checkpoint_every: int = 500
     keep_last: int = 2
@@ -72,6 +86,21 @@ def pixel_weights(masks: torch.Tensor, weight: float) -> torch.Tensor:
     return (w / w.mean(dim=(1, 2), keepdim=True))[:, None]
 
 
+def reconstruction_loss(rec: torch.Tensor, x: torch.Tensor, w: torch.Tensor, edge_weight: float) -> torch.Tensor:
+    """Weighted L1 + MSE of ``rec - x`` (``[B, 3, H, W]``, weights ``w`` ``[B, 1, H, W]``) plus
+    ``edge_weight`` times the weighted L1 of the difference of their horizontal and vertical pixel
+    differences (a pair of pixels weighs the mean of their two weights)."""
+    err = rec - x
+    loss = (w * err.abs()).mean() + (w * err.square()).mean()
+    if edge_weight:
+        for dim in (-1, -2):  # W then H
+            n = x.shape[dim] - 1
+            d_err = err.narrow(dim, 1, n) - err.narrow(dim, 0, n)  # = d(rec) - d(x)
+            pair_w = (w.narrow(dim, 1, n) + w.narrow(dim, 0, n)) / 2
+            loss = loss + edge_weight * (pair_w * d_err.abs()).mean()
+    return loss
+
+
 def _pixels(frames: torch.Tensor) -> torch.Tensor:
     return frames.float() / 127.5 - 1.0
 
@@ -80,7 +109,7 @@ def _psnr(mse: torch.Tensor) -> float:
     return float(10 * torch.log10(255.0**2 / mse.clamp(min=1e-10)))
 
 
-def psnr(vae: AutoencoderKL, frames: torch.Tensor, masks: torch.Tensor | None = None,
+def psnr(vae: Autoencoder, frames: torch.Tensor, masks: torch.Tensor | None = None,
          batch: int = 64) -> dict[str, float]:
     """PSNR (dB, on [0, 255]) of posterior-mode reconstructions of uint8 ``frames``: ``psnr_db``
     (mean over frames) and, with box ``masks``, ``object_psnr_db`` / ``background_psnr_db``
@@ -111,8 +140,14 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
     (out / "vae_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     if cfg.foreground_weight <= 0:
         raise ValueError(f"foreground_weight must be > 0, got {cfg.foreground_weight}")
+    if cfg.latent_noise < 0:
+        raise ValueError(f"latent_noise must be >= 0, got {cfg.latent_noise}")
+    if cfg.edge_weight < 0:
+        raise ValueError(f"edge_weight must be >= 0, got {cfg.edge_weight}")
     if cfg.decoder_only and not cfg.init:
         raise ValueError("decoder_only needs init: the VAE whose encoder (and latent space) to keep")
+    if cfg.decoder_channels is not None and not cfg.decoder_only:
+        raise ValueError("decoder_channels needs decoder_only (and init): a fresh decoder for a kept encoder")
     frames, masks = load_frames(cfg.data, cfg.size)
     torch.manual_seed(cfg.seed)
     vae = _build_vae(cfg)
@@ -136,9 +171,12 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
             x = _pixels(frames[pick]).to(acc.device)
             w = pixel_weights(masks[pick], cfg.foreground_weight).to(acc.device)  # [B, 1, H, W]
             posterior = acc.unwrap_model(vae).encode(x).latent_dist
-            rec = acc.unwrap_model(vae).decode(posterior.mode()).sample
-            err = rec - x
-            loss = (w * err.abs()).mean() + (w * err.square()).mean() + cfg.kl_weight * posterior.kl().mean()
+            z = posterior.mode()
+            if cfg.latent_noise:  # seeded per step like the batch, so a resumed run draws the same noise
+                eps = torch.randn(z.shape, generator=torch.Generator().manual_seed(int(rng.integers(2**62))))
+                z = z + cfg.latent_noise / acc.unwrap_model(vae).config.scaling_factor * eps.to(z.device)
+            rec = acc.unwrap_model(vae).decode(z).sample
+            loss = reconstruction_loss(rec, x, w, cfg.edge_weight) + cfg.kl_weight * posterior.kl().mean()
             acc.backward(loss)
             optimizer.step()
             schedule.step()
@@ -157,11 +195,11 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
     return _finish(acc.unwrap_model(vae).eval(), frames, masks, cfg, out)
 
 
-def _build_vae(cfg: VAEConfig) -> AutoencoderKL:
+def _build_vae(cfg: VAEConfig) -> Autoencoder:
     if cfg.init:
-        if not (Path(cfg.init) / "config.json").is_file():
-            raise FileNotFoundError(f"init: no AutoencoderKL at {cfg.init} (config.json missing)")
-        vae = AutoencoderKL.from_pretrained(cfg.init, local_files_only=True, torch_dtype=torch.float32)
+        vae = load_autoencoder(cfg.init)
+        if cfg.decoder_channels is not None:
+            vae = _with_fresh_decoder(vae, cfg)
         if cfg.decoder_only:
             for module in (vae.encoder, vae.quant_conv):
                 module.requires_grad_(False)
@@ -173,7 +211,28 @@ def _build_vae(cfg: VAEConfig) -> AutoencoderKL:
                          norm_num_groups=cfg.norm_num_groups, sample_size=cfg.size)
 
 
-def _finish(vae: AutoencoderKL, frames: torch.Tensor, masks: torch.Tensor, cfg: VAEConfig, out: Path) -> Path:
+def _with_fresh_decoder(vae: Autoencoder, cfg: VAEConfig) -> AsymmetricAutoencoderKL:
+    """``vae``'s encoder and quant_conv (weights copied) with a fresh decoder of ``cfg.decoder_channels``."""
+    c = vae.config
+    encoder = c.get("down_block_out_channels", c.block_out_channels)
+    if len(cfg.decoder_channels) != len(encoder):
+        raise ValueError(f"decoder_channels {tuple(cfg.decoder_channels)} must have one width per encoder block "
+                         f"({len(encoder)}: {tuple(encoder)}), so the decoder upsamples as much as the encoder downsamples")
+    if not (c.get("mid_block_add_attention", True) and c.get("use_quant_conv", True)):
+        raise ValueError(f"{cfg.init}: an encoder without mid-block attention or quant_conv has no "
+                         "AsymmetricAutoencoderKL twin in diffusers")
+    new = AsymmetricAutoencoderKL(
+        in_channels=c.in_channels, out_channels=c.out_channels, down_block_types=tuple(c.down_block_types),
+        down_block_out_channels=tuple(encoder), layers_per_down_block=c.get("layers_per_down_block", c.get("layers_per_block")),
+        up_block_types=("UpDecoderBlock2D",) * len(encoder), up_block_out_channels=tuple(cfg.decoder_channels),
+        layers_per_up_block=cfg.decoder_layers_per_block, act_fn=c.act_fn, latent_channels=c.latent_channels,
+        norm_num_groups=c.norm_num_groups, sample_size=c.sample_size, scaling_factor=c.scaling_factor)
+    new.encoder.load_state_dict(vae.encoder.state_dict())
+    new.quant_conv.load_state_dict(vae.quant_conv.state_dict())
+    return new
+
+
+def _finish(vae: Autoencoder, frames: torch.Tensor, masks: torch.Tensor, cfg: VAEConfig, out: Path) -> Path:
     if not cfg.decoder_only:  # a kept encoder keeps its latents' scale
         with torch.no_grad():
             sample = _pixels(frames[torch.from_numpy(np.random.default_rng(cfg.seed).permutation(len(frames))[:512])])
