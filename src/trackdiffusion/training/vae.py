@@ -6,9 +6,10 @@ a tiny KL term. The boxes are known, so pixels inside them can weigh more
 (``foreground_weight``): objects are a small part of a frame, and their shape is what a tracker
 needs, while a flat background is easy to reconstruct. ``edge_weight`` adds an L1 term on the
 horizontal and vertical pixel differences: a per-pixel loss is minimised by a blurred edge when the
-decoder is unsure where it lies, while a gradient loss pays for every edge drawn soft. ``norm_num_groups`` stays small: with one group per channel GroupNorm becomes
-InstanceNorm and the encoder cannot carry flat background colours. At the end the latent scaling
-factor is set to 1 / std of the training latents, and held-out PSNR is reported.
+decoder is unsure where it lies, while a gradient loss pays for every edge drawn soft.
+``norm_num_groups`` stays small: with one group per channel GroupNorm becomes InstanceNorm and the
+encoder cannot carry flat background colours. At the end the latent scaling factor is set to
+1 / std of the training latents, and held-out PSNR is reported.
 
 ``decoder_channels`` (with ``init`` and ``decoder_only``) replaces the decoder by a wider, fresh one
 (``AsymmetricAutoencoderKL``: the init's encoder, frozen, so the latents a UNet was trained on stay
