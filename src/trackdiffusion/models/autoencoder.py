@@ -18,8 +18,9 @@ AUTOENCODERS = {cls.__name__: cls for cls in (AutoencoderKL, AsymmetricAutoencod
 Autoencoder = AutoencoderKL | AsymmetricAutoencoderKL
 
 
-def autoencoder_class(path: str | Path) -> type[Autoencoder]:
-    """The class ``path/config.json`` names; a clear error for a missing file or another class."""
+def load_autoencoder(path: str | Path, torch_dtype: torch.dtype = torch.float32) -> Autoencoder:
+    """The autoencoder at ``path``, of the class its ``config.json`` names; a clear error for a
+    missing file or another class."""
     config = Path(path) / "config.json"
     if not config.is_file():
         raise FileNotFoundError(f"no autoencoder at {path}: expected a diffusers folder with config.json and "
@@ -29,8 +30,4 @@ def autoencoder_class(path: str | Path) -> type[Autoencoder]:
     if name not in AUTOENCODERS:
         raise ValueError(f"{config}: _class_name {name!r} is not an autoencoder this project reads "
                          f"({', '.join(AUTOENCODERS)})")
-    return AUTOENCODERS[name]
-
-
-def load_autoencoder(path: str | Path, torch_dtype: torch.dtype = torch.float32) -> Autoencoder:
-    return autoencoder_class(path).from_pretrained(path, local_files_only=True, torch_dtype=torch_dtype)
+    return AUTOENCODERS[name].from_pretrained(path, local_files_only=True, torch_dtype=torch_dtype)

@@ -163,6 +163,7 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
         step = load_checkpoint(acc, resume)["step"]
     log = LossLog(out, resume_step=step)
     vae.train()
+    model = acc.unwrap_model(vae)  # encode / decode are not forward: call them on the module itself
     running, t0 = [], time.perf_counter()
     with progress_bar(not progress) as bar:
         task = bar.add_task("training VAE", total=cfg.max_steps, completed=step, info="")
@@ -171,12 +172,12 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
             pick = torch.from_numpy(rng.integers(len(frames), size=cfg.batch_size))
             x = _pixels(frames[pick]).to(acc.device)
             w = pixel_weights(masks[pick], cfg.foreground_weight).to(acc.device)  # [B, 1, H, W]
-            posterior = acc.unwrap_model(vae).encode(x).latent_dist
+            posterior = model.encode(x).latent_dist
             z = posterior.mode()
             if cfg.latent_noise:  # seeded per step like the batch, so a resumed run draws the same noise
                 eps = torch.randn(z.shape, generator=torch.Generator().manual_seed(int(rng.integers(2**62))))
-                z = z + cfg.latent_noise / acc.unwrap_model(vae).config.scaling_factor * eps.to(z.device)
-            rec = acc.unwrap_model(vae).decode(z).sample
+                z = z + cfg.latent_noise / model.config.scaling_factor * eps.to(z.device)
+            rec = model.decode(z).sample
             loss = reconstruction_loss(rec, x, w, cfg.edge_weight) + cfg.kl_weight * posterior.kl().mean()
             acc.backward(loss)
             optimizer.step()
@@ -193,7 +194,7 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
             if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
                 save_checkpoint(acc, out, step, {"config": asdict(cfg)}, cfg.keep_last)
                 log.plot("VAE reconstruction loss")
-    return _finish(acc.unwrap_model(vae).eval(), frames, masks, cfg, out)
+    return _finish(model.eval(), frames, masks, cfg, out)
 
 
 def _build_vae(cfg: VAEConfig) -> Autoencoder:
