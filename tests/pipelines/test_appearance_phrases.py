@@ -11,7 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 from trackdiffusion.cli.main import app
-from trackdiffusion.evaluation.phrase_colours import colour_accuracy, colour_counts, phrase_colour
+from trackdiffusion.evaluation.phrase_colours import colour_accuracy, colour_counts, phrase_colour, phrase_variants
 from trackdiffusion.evaluation.tracker import GroundingTracker, TrackerConfig
 from trackdiffusion.models.location_tokens import InstanceLocationTokens
 from trackdiffusion.pipelines import TrackDiffusionPipeline
@@ -218,14 +218,35 @@ def test_evaluate_phrase_colours_compares_with_and_without_phrases(text_encoder,
     write_world(WorldConfig(train_clips=0, val_clips=2, num_frames=3, width=32, height=32, seed=5), tmp_path / "w")
     phrased = tmp_path / "ckpt"
     phrased_pipeline(text_encoder).save_pretrained(phrased)
-    result = CliRunner().invoke(app, ["evaluate", "phrase-colours", "--checkpoint", str(phrased), "--val",
-                                      str(tmp_path / "w" / "val"), "--clips", "1", "--frames", "2",
-                                      "--sampling-steps", "2", "--tracker", str(tmp_path / "tracker"),
-                                      "--out", str(tmp_path / "out")])
+    args = ["evaluate", "phrase-colours", "--checkpoint", str(phrased), "--val", str(tmp_path / "w" / "val"),
+            "--clips", "1", "--frames", "2", "--sampling-steps", "2", "--tracker", str(tmp_path / "tracker"),
+            "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "out" / "phrase_colours.json").read_text())
     assert list(rows) == ["real", "with phrases", "category only"]
     assert rows["real"]["ColourAcc"] >= 90 and rows["with phrases"] != rows["category only"]
+
+    # --only generates one variant, the same clips as with both (same seeds); --box-guidance is used
+    def only(*extra: str) -> dict:
+        done = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "only"), "--only", "with phrases", *extra])
+        assert done.exit_code == 0, done.output
+        return json.loads((tmp_path / "only" / "phrase_colours.json").read_text())
+
+    assert only() == {k: rows[k] for k in ("real", "with phrases")}
+    assert only("--box-guidance", "20")["with phrases"] != rows["with phrases"]
+    assert only("--seed", "1")["with phrases"] != rows["with phrases"]
+    bad = CliRunner().invoke(app, [*args, "--only", "phrases"])
+    assert bad.exit_code != 0 and "unknown variant 'phrases'" in bad.output
+
+
+def test_phrase_variants_refuse_what_the_model_cannot_do(text_encoder):
+    assert phrase_variants(phrased_pipeline(text_encoder)) == ("with phrases", "category only")
+    plain = tiny_pipeline(text_encoder)
+    assert phrase_variants(plain) == ("category only",)
+    assert phrase_variants(plain, "category only") == ("category only",)
+    with pytest.raises(ValueError, match="trained without appearance phrases"):
+        phrase_variants(plain, "with phrases")
 
 
 def test_clips_rendered_in_memory_keep_their_phrases_apart():

@@ -137,6 +137,8 @@ def test_every_clip_is_checked_before_the_model_is_needed():
         check_jobs([], GenerationSettings(**{**FAST, "steps": 0}), model)
     with pytest.raises(ValueError, match="multiples of 8"):
         check_jobs([], GenerationSettings(**{**FAST, "width": 36}), model)
+    with pytest.raises(ValueError, match="box guidance must be >= 0, got -1"):
+        check_jobs([], GenerationSettings(**{**FAST, "box_guidance": -1.0}), model)
     square = TrackletDataset([ok], ok.categories)  # make_clip is 64x48
     with pytest.warns(UserWarning, match=r"1 clip\(s\) are not 32x32-shaped \(e.g. 'fine': 64x48\)"):
         check_jobs(plan_jobs(square, settings, model), settings, model)

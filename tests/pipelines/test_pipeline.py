@@ -56,6 +56,7 @@ def test_pt_output_and_tensor_tracklets(pipe):
     (dict(prompt=["a", "b"]), "2 prompt"),
     (dict(output_type="pil"), "output_type"),
     (dict(guidance_scale=-1.0), "guidance_scale"),
+    (dict(box_guidance_scale=-0.5), "box_guidance_scale must be >= 0.*got -0.5"),
 ])
 def test_check_inputs_name_the_problem(pipe, kwargs, match):
     prompt = kwargs.pop("prompt", "x")

@@ -156,6 +156,10 @@ def phrase_colours(
     frames: int = typer.Option(8, "--frames"),
     sampling_steps: int = typer.Option(25, "--sampling-steps"),
     guidance: float = typer.Option(5.0, "--guidance"),
+    box_guidance: Optional[float] = typer.Option(None, "--box-guidance",
+                                                 help="Separate box (and phrase) guidance scale [default: none]."),
+    only: Optional[str] = typer.Option(None, "--only", help="Generate one variant: 'with phrases' or 'category only'."),
+    seed: int = typer.Option(0, "--seed", help="Clip i is sampled with seed SEED + i."),
     tracker: Optional[Path] = _TRACKER,
     out: Optional[Path] = typer.Option(None, "--out", help="Write phrase_colours.json here."),
     threads: int = _THREADS,
@@ -167,7 +171,7 @@ def phrase_colours(
 
     from ..assets import DEFAULT_CHECKPOINT, require
     from ..evaluation.learning_curve import held_out
-    from ..evaluation.phrase_colours import compare_phrases
+    from ..evaluation.phrase_colours import compare_phrases, phrase_variants
     from ..evaluation.tracker.model import GroundingTracker
     from ..pipelines import TrackDiffusionPipeline
     from ..pipelines.generation import GenerationSettings
@@ -179,9 +183,15 @@ def phrase_colours(
     truth = held_out(val, clips, frames, phrases=True)
     pipe = TrackDiffusionPipeline.from_checkpoint(checkpoint or require(DEFAULT_CHECKPOINT, "the shipped checkpoint"))
     pipe.set_progress_bar_config(disable=True)
-    settings = GenerationSettings(steps=sampling_steps, guidance=guidance, seed=0, num_frames=frames)
+    settings = GenerationSettings(steps=sampling_steps, guidance=guidance, box_guidance=box_guidance, seed=seed,
+                                  num_frames=frames)
+    try:
+        variants = phrase_variants(pipe, only)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--only") from None
     with tempfile.TemporaryDirectory() as tmp:
-        rows = compare_phrases(pipe, GroundingTracker.from_pretrained(_tracker(tracker)), truth, settings, Path(tmp))
+        rows = compare_phrases(pipe, GroundingTracker.from_pretrained(_tracker(tracker)), truth, settings, Path(tmp),
+                               variants)
     lines = ["| clips | TrackAP | AgnAP | ClsAcc | BgStd | ColourAcc |", "|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {name} | " + " | ".join(f"{r[k]:.2f}" for k in ("TrackAP", "AgnAP", "ClsAcc", "BgStd", "ColourAcc"))
               + " |" for name, r in rows.items()]

@@ -81,10 +81,27 @@ def dataset_colour_accuracy(data: TrackletDataset, phrased: TrackletDataset) -> 
                            for c in data.clips)
 
 
-def compare_phrases(pipe, tracker, truth: TrackletDataset, settings, workdir: Path) -> dict:
-    """The held-out clips ``truth`` (phrases attached) generated with their phrases and with the
-    category only (same seeds), each scored with :func:`.fidelity.fidelity_row` and ``ColourAcc``
-    against the phrases; plus the real clips' row. A model without phrases gets the second only."""
+VARIANTS = ("with phrases", "category only")
+
+
+def phrase_variants(pipe, only: str | None = None) -> tuple[str, ...]:
+    """The variants :func:`compare_phrases` generates: both (only the second for a model without
+    phrases), or ``only`` one of :data:`VARIANTS`."""
+    takes_phrases = pipe.unet.location_tokens.phrase is not None
+    if only is None:
+        return VARIANTS if takes_phrases else VARIANTS[1:]
+    if only not in VARIANTS:
+        raise ValueError(f"unknown variant {only!r}; choose one of {', '.join(map(repr, VARIANTS))}")
+    if only == VARIANTS[0] and not takes_phrases:
+        raise ValueError("the model was trained without appearance phrases: it has no 'with phrases' variant")
+    return (only,)
+
+
+def compare_phrases(pipe, tracker, truth: TrackletDataset, settings, workdir: Path,
+                    variants: tuple[str, ...] | None = None) -> dict:
+    """The held-out clips ``truth`` (phrases attached) generated with their phrases and / or with the
+    category only (same seeds; ``variants``, default :func:`phrase_variants`), each scored with
+    :func:`.fidelity.fidelity_row` and ``ColourAcc`` against the phrases; plus the real clips' row."""
     from ..pipelines.generation import generate_dataset
     from .fidelity import fidelity_row
 
@@ -95,11 +112,9 @@ def compare_phrases(pipe, tracker, truth: TrackletDataset, settings, workdir: Pa
     plain = TrackletDataset([c.copy() for c in truth.clips], truth.categories, truth.source, truth.image_root)
     for inst in (i for c in plain.clips for i in c.instances):
         inst.phrase = None
-    variants = {"category only": plain}
-    if pipe.unet.location_tokens.phrase is not None:
-        variants = {"with phrases": truth, **variants}
-    for name, dataset in variants.items():
-        generated = generate_dataset(pipe, dataset, Path(workdir) / name.replace(" ", "-"), settings)
+    inputs = dict(zip(VARIANTS, (truth, plain)))
+    for name in variants or phrase_variants(pipe):
+        generated = generate_dataset(pipe, inputs[name], Path(workdir) / name.replace(" ", "-"), settings)
         rows[name] = scored(generated)
     return rows
 

@@ -157,6 +157,8 @@ def check_jobs(jobs: list[ClipJob], settings: GenerationSettings, model: ModelIn
         raise ValueError(f"max retries must be >= 0, got {settings.max_retries}")
     if settings.guidance < 0:
         raise ValueError(f"guidance must be >= 0, got {settings.guidance}")
+    if settings.box_guidance is not None and settings.box_guidance < 0:
+        raise ValueError(f"box guidance must be >= 0, got {settings.box_guidance}")
     height, width = output_size(settings, model)
     if height <= 0 or width <= 0 or height % model.size_factor or width % model.size_factor:
         raise ValueError(f"output size {width}x{height} must be positive multiples of {model.size_factor} "

@@ -79,7 +79,7 @@ def prepare_tracklets(tracklets, category_names: dict[int, str] | None = None) -
 
 def check_inputs(prompts: list[str], prepared: PreparedTracklets, num_frames: int | None,
                  height: int, width: int, factor: int, bank_size: int, guidance_scale: float,
-                 takes_phrases: bool = False) -> None:
+                 takes_phrases: bool = False, box_guidance_scale: float | None = None) -> None:
     """Raise a ValueError naming the first bad input."""
     t = prepared.tensors
     B, T, N = t.present.shape
@@ -106,3 +106,6 @@ def check_inputs(prompts: list[str], prepared: PreparedTracklets, num_frames: in
                          "(its UNet has appearance_phrases=False): remove the phrases or use a model trained with them")
     if guidance_scale < 0:
         raise ValueError(f"guidance_scale must be >= 0, got {guidance_scale}")
+    if box_guidance_scale is not None and box_guidance_scale < 0:
+        raise ValueError(f"box_guidance_scale must be >= 0 (or None: one scale for text and boxes), "
+                         f"got {box_guidance_scale}")

@@ -112,7 +112,8 @@ class TrackDiffusionPipeline(DiffusionPipeline):
             height, width = self.default_size()
         check_inputs(prompts, prepared, num_frames, height, width, self.size_factor,
                      self.unet.location_tokens.bank_size, guidance_scale,
-                     takes_phrases=self.unet.location_tokens.phrase is not None)
+                     takes_phrases=self.unet.location_tokens.phrase is not None,
+                     box_guidance_scale=box_guidance_scale)
         if output_type not in ("np", "pt"):
             raise ValueError(f"output_type must be 'np' or 'pt', got {output_type!r}")
         device, dtype = self._execution_device, self.unet.dtype
