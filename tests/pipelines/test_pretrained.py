@@ -75,6 +75,20 @@ def test_save_pretrained_writes_a_diffusers_folder_that_both_loaders_read(models
         TrackDiffusionPipeline.from_pretrained(tmp_path / "ours", track_options=TRACK)
 
 
+def test_a_ddim_swapped_in_the_diffusers_way_does_not_clip_latents(modelscope, tmp_path):
+    # Regression: DDIMScheduler.from_config(pipe.scheduler.config) took diffusers' default
+    # clip_sample=True and clipped the latents' x0 to [-1, 1] (TrackAP 0.06 instead of 59.5).
+    pipe = TrackDiffusionPipeline.from_pretrained(modelscope, track_options=TRACK)
+    pipe.save_pretrained(tmp_path / "new")
+    saved = tmp_path / "new" / "scheduler" / "scheduler_config.json"
+    assert json.loads(saved.read_text())["clip_sample"] is False
+    old = json.loads(saved.read_text())
+    del old["clip_sample"]                      # a checkpoint exported before the key was written
+    saved.write_text(json.dumps(old))
+    for loaded in (pipe, TrackDiffusionPipeline.from_pretrained(tmp_path / "new")):
+        assert DDIMScheduler.from_config(loaded.scheduler.config).config.clip_sample is False
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_dtype_and_device_on_load_and_with_to(modelscope, device):
     pipe = TrackDiffusionPipeline.from_pretrained(modelscope, torch_dtype=torch.bfloat16, device=device,
@@ -109,6 +123,7 @@ def test_generate_cli_from_a_text_to_video_folder_in_bf16_batched(modelscope, ti
 def test_old_checkpoint_loads_and_converts_in_one_command(tmp_path):
     old = TrackDiffusionPipeline.from_pretrained(DEFAULT_CHECKPOINT)
     assert old.prompt_encoder.max_length == 40 and old.vae is not None
+    assert DDIMScheduler.from_config(old.scheduler.config).config.clip_sample is False  # see the DDIM test
     for args in ([], ["--fp16"]):
         result = CliRunner().invoke(app, ["convert-checkpoint", str(DEFAULT_CHECKPOINT), str(tmp_path / f"new{args}"), *args])
         assert result.exit_code == 0, result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from diffusers import DDPMScheduler
+from diffusers import DDIMScheduler, DDPMScheduler
 
 from trackdiffusion.models import TrackDiffusionUNet
 from trackdiffusion.training.components import COSINE_LAMBDA_MIN, sampling_scheduler
@@ -131,6 +131,23 @@ def test_sampler_starts_at_a_finite_noise_level(schedule):
     else:
         assert first < 999 and _log_snr(sampler.alphas_cumprod[first]) >= COSINE_LAMBDA_MIN - 0.05
         assert _log_snr(sampler.alphas_cumprod[999]) < COSINE_LAMBDA_MIN
+
+
+@pytest.mark.parametrize("swapped", [DDIMScheduler, DDPMScheduler])
+def test_a_scheduler_swapped_from_the_sampler_config_does_not_clip_latents(swapped):
+    # Regression: DDIMScheduler.from_config(pipe.scheduler.config) clipped x0 to [-1, 1] (diffusers'
+    # default) and the shipped checkpoint's clips scored TrackAP 0.06 instead of 59.5.
+    sampler = sampling_scheduler(DDPMScheduler(beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction"))
+    other = swapped.from_config(sampler.config)
+    assert other.config.clip_sample is False
+    other.set_timesteps(5)
+    t = other.timesteps[0]
+    x0 = torch.full((1, 4, 1, 2, 2), 3.0)          # a latent well outside [-1, 1]
+    alpha_bar = other.alphas_cumprod[t]
+    noisy = alpha_bar.sqrt() * x0                    # no noise: the v that gives x0 back exactly
+    v = -(1 - alpha_bar).sqrt() * x0
+    step = other.step(v, t, noisy, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(step.pred_original_sample, x0, atol=1e-4)
 
 
 def test_spatial_stage_trains_everything_but_the_temporal_layers():

@@ -86,7 +86,7 @@ def load_components(path: str | Path, torch_dtype: torch.dtype = torch.float32, 
         index = json.loads((path / MODEL_INDEX).read_text())
         unet = TrackDiffusionUNet.from_pretrained(path / "unet", torch_dtype=torch_dtype, local_files_only=True)
         library, name = index["scheduler"]
-        scheduler = getattr(importlib.import_module(library), name).from_pretrained(path / "scheduler")
+        scheduler = _unclipped(getattr(importlib.import_module(library), name).from_pretrained(path / "scheduler"))
         return dict(vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
                     text_max_length=index.get("text_max_length"))
     unet = TrackDiffusionUNet.from_unet3d(path / "unet", **base_track_options(encoder.config.hidden_size, track_options))
@@ -102,13 +102,21 @@ def _legacy_components(path: Path, torch_dtype: torch.dtype, text_encoder: str |
     meta = json.loads((path / LEGACY_FILE).read_text())
     unet = TrackDiffusionUNet.from_pretrained(path / "unet", torch_dtype=torch_dtype)
     vae = load_autoencoder(path / "vae", torch_dtype) if (path / "vae").is_dir() else None
-    scheduler = DPMSolverMultistepScheduler.from_pretrained(path / "scheduler")
+    scheduler = _unclipped(DPMSolverMultistepScheduler.from_pretrained(path / "scheduler"))
     name = text_encoder or meta.get("text_encoder", MINILM)
     if name != MINILM and not Path(name).is_absolute() and (path / name).is_dir():
         name = path / name  # a relative folder is the checkpoint's own, not the working directory's
     encoder, tokenizer = load_text_encoder(name, torch_dtype)
     return dict(vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
                 text_max_length=meta.get("text_max_length"))
+
+
+def _unclipped(scheduler):
+    """``scheduler`` with ``clip_sample: false`` in its config where a checkpoint exported before
+    ``sampling_scheduler`` wrote the key lacks it (see there: a DDIM swapped in clipped latents)."""
+    if "clip_sample" not in scheduler.config:
+        scheduler.register_to_config(clip_sample=False)
+    return scheduler
 
 
 def cast_(module: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:

@@ -16,8 +16,17 @@ def sampling_scheduler(train_scheduler) -> DPMSolverMultistepScheduler:
     estimate divides the noise prediction's error by sqrt(alpha_bar): frames came out saturated.
     Clipping lambda = log(alpha / sigma) at -5.1 (the value diffusers recommends for this schedule)
     starts the solver at a finite noise level instead.
+
+    The config also says ``clip_sample: false`` (as ModelScope's does), so that a scheduler swapped
+    in the diffusers way, ``DDIMScheduler.from_config(pipe.scheduler.config)``, does not clip its
+    x0 estimate to [-1, 1]: latents are not images, and with diffusers' default (clip) DDIM gave
+    TrackAP 0.06 instead of 59.5 on the shipped checkpoint (fourteenth session, docs/experiments.md).
     """
     config = train_scheduler if isinstance(train_scheduler, (dict, FrozenDict)) else train_scheduler.config
     cosine = config.get("beta_schedule") == "squaredcos_cap_v2"
     clip = {"lambda_min_clipped": COSINE_LAMBDA_MIN} if cosine else {}
+    # A key the solver does not take is kept in its config (diffusers' hidden config) and passed on,
+    # unless the source config lists it among the defaults it did not set (`_use_default_values`).
+    defaults = [k for k in config.get("_use_default_values", []) if k != "clip_sample"]
+    config = {**config, "clip_sample": False, "_use_default_values": defaults}
     return DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", **clip)
