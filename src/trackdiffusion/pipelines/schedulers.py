@@ -25,8 +25,7 @@ def sampling_scheduler(train_scheduler) -> DPMSolverMultistepScheduler:
     config = train_scheduler if isinstance(train_scheduler, (dict, FrozenDict)) else train_scheduler.config
     cosine = config.get("beta_schedule") == "squaredcos_cap_v2"
     clip = {"lambda_min_clipped": COSINE_LAMBDA_MIN} if cosine else {}
-    # A key the solver does not take is kept in its config (diffusers' hidden config) and passed on,
-    # unless the source config lists it among the defaults it did not set (`_use_default_values`).
-    defaults = [k for k in config.get("_use_default_values", []) if k != "clip_sample"]
-    config = {**config, "clip_sample": False, "_use_default_values": defaults}
-    return DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", **clip)
+    sampler = DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", **clip)
+    # A key the solver does not take: kept in its config and passed on by from_config to a swapped class.
+    sampler.register_to_config(clip_sample=False)
+    return sampler
