@@ -74,6 +74,8 @@ def test_edge_cases_fail_before_the_model_loads(checkpoint, world, tmp_path, mon
     base = ["generate", "--tracklets", str(world), "--out", str(tmp_path / "o"), "--checkpoint", str(checkpoint)]
     steps0 = runner.invoke(app, [*base, *FAST, "--steps", "0"])
     assert steps0.exit_code != 0 and "steps must be >= 1" in str(steps0.exception)
+    rescale = runner.invoke(app, [*base, *FAST, "--guidance-rescale", "1.5"])
+    assert "guidance rescale must lie in [0, 1], got 1.5" in str(rescale.exception)
 
     crowded = make_clip("crowded", T=3, width=32, height=32)
     crowded.instances = [type(crowded.instances[0])(i, 1, crowded.instances[0].boxes.copy(),
@@ -95,6 +97,21 @@ def test_edge_cases_fail_before_the_model_loads(checkpoint, world, tmp_path, mon
     assert "wrote labels of 0 clips" in zero.output and "contact sheet" not in zero.output
     assert not (tmp_path / "o" / "contact_sheet.png").exists()
     assert read_tracklets(tmp_path / "o" / "ytvis.json").clips == []
+
+
+def test_guidance_rescale_reaches_the_sampler_and_the_manifest(checkpoint, world, tmp_path, monkeypatch):
+    seen = []
+    call = TrackDiffusionPipeline.__call__
+    monkeypatch.setattr(TrackDiffusionPipeline, "__call__",
+                        lambda self, *a, **k: seen.append(k["guidance_rescale"]) or call(self, *a, **k))
+    out = tmp_path / "o"
+    args = ["generate", "--tracklets", str(world), "--out", str(out), "--checkpoint", str(checkpoint), *FAST,
+            "--guidance", "3", "--guidance-rescale", "0.7", "--limit", "1"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert seen == [0.7]
+    record = json.loads((out / "manifest.jsonl").read_text().splitlines()[0])
+    assert record["fingerprint"]["guidance_rescale"] == 0.7 and record["fingerprint"]["guidance"] == 3.0
 
 
 def test_width_height_give_mot_tracklets_their_frame_size(checkpoint, world, tmp_path):

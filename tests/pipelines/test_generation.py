@@ -79,7 +79,8 @@ def test_resume_redoes_only_unfinished_clips_with_the_same_bytes(pipe, tiny_worl
 
 
 @pytest.mark.parametrize("change, expected", [({"seed": 7}, "seed 0 -> 7"), ({"steps": 3}, "steps 2 -> 3"),
-                                              ({"num_frames": 2}, "tracklets")])
+                                              ({"num_frames": 2}, "tracklets"),
+                                              ({"guidance_rescale": 0.5}, "guidance_rescale null -> 0.5")])
 def test_changed_settings_regenerate_or_refuse_naming_the_setting(pipe, tiny_world, tmp_path, monkeypatch,
                                                                   change, expected):
     source = read_tracklets(tiny_world / "val")
@@ -139,6 +140,8 @@ def test_every_clip_is_checked_before_the_model_is_needed():
         check_jobs([], GenerationSettings(**{**FAST, "width": 36}), model)
     with pytest.raises(ValueError, match="box guidance must be >= 0, got -1"):
         check_jobs([], GenerationSettings(**{**FAST, "box_guidance": -1.0}), model)
+    with pytest.raises(ValueError, match=r"guidance rescale must lie in \[0, 1\], got -0.1"):
+        check_jobs([], GenerationSettings(**{**FAST, "guidance_rescale": -0.1}), model)
     square = TrackletDataset([ok], ok.categories)  # make_clip is 64x48
     with pytest.warns(UserWarning, match=r"1 clip\(s\) are not 32x32-shaped \(e.g. 'fine': 64x48\)"):
         check_jobs(plan_jobs(square, settings, model), settings, model)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from trackdiffusion.pipelines import TrackDiffusionPipeline
+from trackdiffusion.pipelines.pipeline_trackdiffusion import rescale_guidance
 from trackdiffusion.tracklets import clip_to_tensors
 
 from .conftest import make_clip
@@ -43,6 +44,27 @@ def test_guidance_modes_run_their_branches(pipe, monkeypatch):
     assert seen == [1, 1, 2, 2, 3, 3]
 
 
+def test_rescale_guidance_matches_the_conditional_std_per_clip():
+    g = torch.Generator().manual_seed(0)
+    guided = torch.randn(2, 4, 3, 5, 5, generator=g) * torch.tensor([3.0, 0.5]).view(2, 1, 1, 1, 1)
+    conditional = torch.randn(2, 4, 3, 5, 5, generator=g)
+    full = rescale_guidance(guided, conditional, 1.0)
+    np.testing.assert_allclose(full.std(dim=(1, 2, 3, 4)), conditional.std(dim=(1, 2, 3, 4)), rtol=1e-5)
+    assert torch.equal(rescale_guidance(guided, conditional, 0.0), guided)
+    torch.testing.assert_close(rescale_guidance(guided, conditional, 0.25), 0.25 * full + 0.75 * guided)
+    half = rescale_guidance(guided.half(), conditional.half(), 1.0)
+    assert half.dtype == torch.float16 and torch.isfinite(half).all()
+
+
+def test_guidance_rescale_acts_only_on_a_guided_prediction(pipe):
+    plain = _run(pipe, guidance_scale=5.0).frames
+    assert not np.array_equal(plain, _run(pipe, guidance_scale=5.0, guidance_rescale=1.0).frames)
+    assert not np.array_equal(plain, _run(pipe, guidance_scale=3.0, box_guidance_scale=2.0,
+                                          guidance_rescale=1.0).frames)
+    # without guidance there is one branch and nothing to rescale
+    assert np.array_equal(_run(pipe, guidance_scale=1.0).frames, _run(pipe, guidance_scale=1.0, guidance_rescale=1.0).frames)
+
+
 def test_pt_output_and_tensor_tracklets(pipe):
     t = clip_to_tensors(make_clip())
     out = pipe("x", t, category_names={1: "circle", 2: "square"}, num_inference_steps=2, height=32, width=32,
@@ -57,6 +79,7 @@ def test_pt_output_and_tensor_tracklets(pipe):
     (dict(output_type="pil"), "output_type"),
     (dict(guidance_scale=-1.0), "guidance_scale"),
     (dict(box_guidance_scale=-0.5), "box_guidance_scale must be >= 0.*got -0.5"),
+    (dict(guidance_rescale=1.5), r"guidance_rescale must lie in \[0, 1\].*got 1.5"),
 ])
 def test_check_inputs_name_the_problem(pipe, kwargs, match):
     prompt = kwargs.pop("prompt", "x")

@@ -159,3 +159,29 @@ def test_latent_noise_changes_the_decoder_reproducibly(tiny_world, tmp_path):
     assert torch.equal(noisy[key], again[key]) and not torch.equal(noisy[key], clean[key])
     with pytest.raises(ValueError, match="latent_noise must be >= 0, got -0.1"):
         train_vae(VAEConfig(data=str(tiny_world / "train"), output_dir=str(tmp_path / "bad"), latent_noise=-0.1))
+
+
+def test_block_channels_set_the_downsampling_from_the_cli(tiny_world, tmp_path):
+    from diffusers import AutoencoderKL
+    from typer.testing import CliRunner
+
+    from trackdiffusion.cli.main import app
+
+    runner = CliRunner()
+    base = ["train-vae", "--data", str(tiny_world / "train"), "--size", "32", "--steps", "2", "--batch-size", "2",
+            "--quiet"]
+    done = runner.invoke(app, [*base, "--out", str(tmp_path / "f2"), "--block-channels", "8,16"])
+    assert done.exit_code == 0, done.output
+    vae = AutoencoderKL.from_pretrained(tmp_path / "f2" / "final")
+    assert list(vae.config.block_out_channels) == [8, 16]
+    assert vae.encode(torch.zeros(1, 3, 32, 32)).latent_dist.mode().shape == (1, 4, 16, 16)  # factor 2
+    odd = runner.invoke(app, [*base, "--out", str(tmp_path / "odd"), "--block-channels", "8,12"])
+    assert "block_out_channels (8, 12) must be multiples of norm_num_groups=8" in str(odd.exception)
+    bad = runner.invoke(app, [*base, "--out", str(tmp_path / "bad"), "--block-channels", "8,x"])
+    assert bad.exit_code != 0 and "--block-channels '8,x': expected comma-separated integers" in bad.output
+    both = runner.invoke(app, [*base, "--out", str(tmp_path / "both"), "--block-channels", "8,16",
+                               "--init", str(tmp_path / "f2" / "final")])
+    assert both.exit_code != 0 and "with --init the architecture is the init's" in " ".join(
+        both.output.replace("│", " ").split())
+    with pytest.raises(ValueError, match="size 34 must be divisible by the downsampling factor 4"):
+        train_vae(VAEConfig(data=str(tiny_world / "train"), output_dir=str(tmp_path / "s"), size=34))

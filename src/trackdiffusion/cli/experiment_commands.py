@@ -158,6 +158,7 @@ def phrase_colours(
     guidance: float = typer.Option(5.0, "--guidance"),
     box_guidance: Optional[float] = typer.Option(None, "--box-guidance",
                                                  help="Separate box (and phrase) guidance scale [default: none]."),
+    guidance_rescale: float = typer.Option(0.0, "--guidance-rescale", help="Guidance rescale phi in [0, 1] (0: off)."),
     only: Optional[str] = typer.Option(None, "--only", help="Generate one variant: 'with phrases' or 'category only'."),
     seed: int = typer.Option(0, "--seed", help="Clip i is sampled with seed SEED + i."),
     tracker: Optional[Path] = _TRACKER,
@@ -183,8 +184,8 @@ def phrase_colours(
     truth = held_out(val, clips, frames, phrases=True)
     pipe = TrackDiffusionPipeline.from_checkpoint(checkpoint or require(DEFAULT_CHECKPOINT, "the shipped checkpoint"))
     pipe.set_progress_bar_config(disable=True)
-    settings = GenerationSettings(steps=sampling_steps, guidance=guidance, box_guidance=box_guidance, seed=seed,
-                                  num_frames=frames)
+    settings = GenerationSettings(steps=sampling_steps, guidance=guidance, box_guidance=box_guidance,
+                                  guidance_rescale=guidance_rescale, seed=seed, num_frames=frames)
     try:
         variants = phrase_variants(pipe, only)
     except ValueError as e:

@@ -80,6 +80,9 @@ def generate(
     steps: int = typer.Option(50, "--steps", help="Denoising steps (>= 1)."),
     guidance: float = typer.Option(5.0, "--guidance", help="Classifier-free guidance scale."),
     box_guidance: Optional[float] = typer.Option(None, "--box-guidance", help="Separate box guidance scale."),
+    guidance_rescale: float = typer.Option(0.0, "--guidance-rescale",
+                                           help="Pull the guided prediction's std towards the conditional one's "
+                                           "(phi in [0, 1], as in diffusers; 0: off)."),
     seed: int = typer.Option(0, "--seed", help="Clip i uses seed + i."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="One prompt for every clip [default: captions]."),
     frames: Optional[int] = typer.Option(None, "--frames", help="Use the first T frames of each clip."),
@@ -125,9 +128,9 @@ def generate(
         raise typer.BadParameter(f"--on-mismatch must be regenerate or refuse, got {on_mismatch!r}")
     if limit is not None and limit < 0:
         raise typer.BadParameter(f"--limit must be >= 0, got {limit}")
-    _run(tracklets, out, checkpoint, dict(steps=steps, guidance=guidance, box_guidance=box_guidance, seed=seed,
-                                          prompt=prompt, num_frames=frames, batch_size=batch_size,
-                                          max_retries=max_retries if verify else 0),
+    _run(tracklets, out, checkpoint, dict(steps=steps, guidance=guidance, box_guidance=box_guidance,
+                                          guidance_rescale=guidance_rescale, seed=seed, prompt=prompt,
+                                          num_frames=frames, batch_size=batch_size, max_retries=max_retries if verify else 0),
          limit, (width, height), _output_size(size), device, dtype, (num_shards, shard), on_mismatch,
          (tracker, min_iou) if verify else None, quiet)
 

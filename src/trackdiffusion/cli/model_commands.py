@@ -49,6 +49,10 @@ def train_vae(
     size: int = typer.Option(64, "--size", help="Frame size the VAE is trained at."),
     learning_rate: float = typer.Option(1e-3, "--lr"),
     latent_channels: int = typer.Option(4, "--latent-channels", help="Channels of the latent space."),
+    block_channels: Optional[str] = typer.Option(
+        None, "--block-channels", metavar="C1,C2,...",
+        help="Widths of the encoder and decoder blocks [default: 32,64,64]; n blocks downsample by 2^(n-1) "
+             "(32,64: by 2, latents 32x32 at 64x64)."),
     foreground_weight: float = typer.Option(1.0, "--foreground-weight",
                                             help="Loss weight of pixels inside a box (the objects' shapes)."),
     edge_weight: float = typer.Option(0.0, "--edge-weight",
@@ -71,23 +75,29 @@ def train_vae(
     from ..training.vae import VAEConfig
     from ..training.vae import train_vae as run
 
-    cfg = VAEConfig(data=str(data), output_dir=str(out), val_data=str(val_data) if val_data else None,
+    if block_channels is not None and init is not None:
+        raise typer.BadParameter("--block-channels builds a new VAE; with --init the architecture is the init's")
+    blocks = {"block_out_channels": _widths(block_channels, "--block-channels")} if block_channels else {}
+    cfg = VAEConfig(data=str(data), output_dir=str(out), val_data=str(val_data) if val_data else None, **blocks,
                     max_steps=steps, batch_size=batch_size, size=size, learning_rate=learning_rate, seed=seed,
                     latent_channels=latent_channels, foreground_weight=foreground_weight,
                     edge_weight=edge_weight, init=str(init) if init else None, decoder_only=decoder_only,
-                    decoder_channels=_widths(decoder_channels), decoder_layers_per_block=decoder_layers,
+                    decoder_channels=_widths(decoder_channels, "--decoder-channels"), decoder_layers_per_block=decoder_layers,
                     latent_noise=latent_noise)
     final = run(cfg, progress=not quiet)
     console.print(f"VAE: {final}  ({(out / 'report.json').read_text().strip()})")
 
 
-def _widths(text: str | None) -> tuple[int, ...] | None:
+def _widths(text: str | None, flag: str) -> tuple[int, ...] | None:
     if text is None:
         return None
     try:
-        return tuple(int(w) for w in text.split(","))
+        widths = tuple(int(w) for w in text.split(","))
     except ValueError:
-        raise typer.BadParameter(f"--decoder-channels {text!r}: expected comma-separated integers, e.g. 64,128,128")
+        raise typer.BadParameter(f"{flag} {text!r}: expected comma-separated integers, e.g. 64,128,128") from None
+    if any(w <= 0 for w in widths):
+        raise typer.BadParameter(f"{flag} {text!r}: every width must be positive")
+    return widths
 
 
 @app.command()

@@ -44,6 +44,7 @@ class GenerationSettings:
     steps: int = 50
     guidance: float = 5.0
     box_guidance: float | None = None
+    guidance_rescale: float = 0.0      # phi of the pipeline's guidance_rescale (0: off)
     seed: int = 0
     prompt: str | None = None          # one prompt for every clip; default: each clip's caption
     num_frames: int | None = None      # first window of T frames (default: whole clips)
@@ -134,6 +135,8 @@ def plan_jobs(dataset: TrackletDataset, settings: GenerationSettings, model: Mod
     common = {"steps": settings.steps, "guidance": settings.guidance, "box_guidance": settings.box_guidance,
               "size": [width, height], "checkpoint": model.identity, "dtype": model.dtype,
               "verify": verify, "max_retries": settings.max_retries if verify else 0}
+    if settings.guidance_rescale:  # only when on: folders generated before the option keep their fingerprints
+        common["guidance_rescale"] = settings.guidance_rescale
     jobs = []
     for i, source in enumerate(dataset.clips):
         clip = prepare_clip(source, settings)
@@ -159,6 +162,8 @@ def check_jobs(jobs: list[ClipJob], settings: GenerationSettings, model: ModelIn
         raise ValueError(f"guidance must be >= 0, got {settings.guidance}")
     if settings.box_guidance is not None and settings.box_guidance < 0:
         raise ValueError(f"box guidance must be >= 0, got {settings.box_guidance}")
+    if not 0 <= settings.guidance_rescale <= 1:
+        raise ValueError(f"guidance rescale must lie in [0, 1], got {settings.guidance_rescale}")
     height, width = output_size(settings, model)
     if height <= 0 or width <= 0 or height % model.size_factor or width % model.size_factor:
         raise ValueError(f"output size {width}x{height} must be positive multiples of {model.size_factor} "
@@ -274,7 +279,8 @@ def _sample(pipe: TrackDiffusionPipeline, jobs: list[ClipJob], settings: Generat
     generators = [torch.Generator().manual_seed(s) for s in seeds]
     result = pipe([j.prompt for j in jobs], [_conditioning_clip(j.clip) for j in jobs], height=height, width=width,
                   num_inference_steps=settings.steps, guidance_scale=settings.guidance,
-                  box_guidance_scale=settings.box_guidance, generator=generators,
+                  box_guidance_scale=settings.box_guidance, guidance_rescale=settings.guidance_rescale,
+                  generator=generators,
                   clip_names=[j.clip.name for j in jobs])
     return result.frames
 

@@ -79,7 +79,8 @@ def prepare_tracklets(tracklets, category_names: dict[int, str] | None = None) -
 
 def check_inputs(prompts: list[str], prepared: PreparedTracklets, num_frames: int | None,
                  height: int, width: int, factor: int, bank_size: int, guidance_scale: float,
-                 takes_phrases: bool = False, box_guidance_scale: float | None = None) -> None:
+                 takes_phrases: bool = False, box_guidance_scale: float | None = None,
+                 guidance_rescale: float = 0.0) -> None:
     """Raise a ValueError naming the first bad input."""
     t = prepared.tensors
     B, T, N = t.present.shape
@@ -109,3 +110,5 @@ def check_inputs(prompts: list[str], prepared: PreparedTracklets, num_frames: in
     if box_guidance_scale is not None and box_guidance_scale < 0:
         raise ValueError(f"box_guidance_scale must be >= 0 (or None: one scale for text and boxes), "
                          f"got {box_guidance_scale}")
+    if not 0 <= guidance_rescale <= 1:
+        raise ValueError(f"guidance_rescale must lie in [0, 1] (0: no rescaling), got {guidance_rescale}")

@@ -4,6 +4,10 @@ Default sampler: DPM-Solver++ (multistep), 50 steps, classifier-free guidance 5.
 The unconditional branch is the empty prompt with every box masked, as in training. With
 ``box_guidance_scale`` set, text and boxes are guided separately:
 ``eps = eps(0, 0) + s_text (eps(text, 0) - eps(0, 0)) + s_box (eps(text, boxes) - eps(text, 0))``.
+``guidance_rescale`` (phi, as diffusers' Stable Diffusion pipelines take it; Lin et al. 2023,
+"Common Diffusion Noise Schedules and Sample Steps are Flawed", Sec. 3.4) pulls the guided
+prediction's per-clip std back towards the fully conditioned branch's: large guidance scales
+over-expose v-prediction models, and ours predicts v.
 ``vae=None`` means the UNet works in pixel space.
 """
 
@@ -39,6 +43,15 @@ class TrackDiffusionPipelineOutput(BaseOutput):
 
     frames: np.ndarray | torch.Tensor
     tracklets: list[Clip]
+
+
+def rescale_guidance(guided: torch.Tensor, conditional: torch.Tensor, phi: float) -> torch.Tensor:
+    """``phi * guided * std(conditional) / std(guided) + (1 - phi) * guided``, the stds per clip over
+    ``[C, T, h, w]`` (inputs ``[B, C, T, h, w]``), in fp32 whatever the weights' dtype."""
+    g, c = guided.float(), conditional.float()
+    dims = tuple(range(1, g.dim()))
+    rescaled = g * (c.std(dim=dims, keepdim=True) / g.std(dim=dims, keepdim=True))
+    return (phi * rescaled + (1 - phi) * g).to(guided.dtype)
 
 
 class TrackDiffusionPipeline(DiffusionPipeline):
@@ -81,6 +94,7 @@ class TrackDiffusionPipeline(DiffusionPipeline):
         num_inference_steps: int = 50,
         guidance_scale: float = 5.0,
         box_guidance_scale: float | None = None,
+        guidance_rescale: float = 0.0,
         generator: torch.Generator | list[torch.Generator] | None = None,
         latents: torch.Tensor | None = None,
         output_type: str = "np",
@@ -98,6 +112,7 @@ class TrackDiffusionPipeline(DiffusionPipeline):
             num_frames: T (defaults to the tracklets'; must agree).
             height, width: output size (default: the model's native size).
             num_inference_steps, guidance_scale, box_guidance_scale: sampler settings.
+            guidance_rescale: phi in [0, 1]; 0 (default) leaves the guided prediction as it is.
             generator: torch generator(s) for reproducible noise.
             latents: optional initial noise ``[B, C, T, h, w]``.
             output_type: ``"np"`` (uint8) or ``"pt"`` (float in [-1, 1]).
@@ -113,7 +128,7 @@ class TrackDiffusionPipeline(DiffusionPipeline):
         check_inputs(prompts, prepared, num_frames, height, width, self.size_factor,
                      self.unet.location_tokens.bank_size, guidance_scale,
                      takes_phrases=self.unet.location_tokens.phrase is not None,
-                     box_guidance_scale=box_guidance_scale)
+                     box_guidance_scale=box_guidance_scale, guidance_rescale=guidance_rescale)
         if output_type not in ("np", "pt"):
             raise ValueError(f"output_type must be 'np' or 'pt', got {output_type!r}")
         device, dtype = self._execution_device, self.unet.dtype
@@ -138,6 +153,8 @@ class TrackDiffusionPipeline(DiffusionPipeline):
                 guided = eps[0] + guidance_scale * (eps[1] - eps[0]) + box_guidance_scale * (eps[2] - eps[1])
             else:  # order: uncond, text + boxes
                 guided = eps[0] + guidance_scale * (eps[1] - eps[0])
+            if cfg and guidance_rescale > 0:
+                guided = rescale_guidance(guided, eps[-1], guidance_rescale)
             latents = self.scheduler.step(guided, t, latents).prev_sample
             if callback_on_step_end is not None:
                 latents = (callback_on_step_end(self, i, t, {"latents": latents}) or {}).get("latents", latents)

@@ -145,6 +145,12 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
         raise ValueError(f"latent_noise must be >= 0, got {cfg.latent_noise}")
     if cfg.edge_weight < 0:
         raise ValueError(f"edge_weight must be >= 0, got {cfg.edge_weight}")
+    if not cfg.init and any(w % cfg.norm_num_groups for w in cfg.block_out_channels):
+        raise ValueError(f"block_out_channels {tuple(cfg.block_out_channels)} must be multiples of "
+                         f"norm_num_groups={cfg.norm_num_groups} (GroupNorm)")
+    if not cfg.init and cfg.size % 2 ** (len(cfg.block_out_channels) - 1):
+        raise ValueError(f"size {cfg.size} must be divisible by the downsampling factor "
+                         f"{2 ** (len(cfg.block_out_channels) - 1)} of block_out_channels {tuple(cfg.block_out_channels)}")
     if cfg.decoder_only and not cfg.init:
         raise ValueError("decoder_only needs init: the VAE whose encoder (and latent space) to keep")
     if cfg.decoder_channels is not None and not cfg.decoder_only:
