@@ -62,7 +62,8 @@ def test_guidance_rescale_acts_only_on_a_guided_prediction(pipe):
     assert not np.array_equal(plain, _run(pipe, guidance_scale=3.0, box_guidance_scale=2.0,
                                           guidance_rescale=1.0).frames)
     # without guidance there is one branch and nothing to rescale
-    assert np.array_equal(_run(pipe, guidance_scale=1.0).frames, _run(pipe, guidance_scale=1.0, guidance_rescale=1.0).frames)
+    unguided = _run(pipe, guidance_scale=1.0).frames
+    assert np.array_equal(unguided, _run(pipe, guidance_scale=1.0, guidance_rescale=1.0).frames)
 
 
 def test_pt_output_and_tensor_tracklets(pipe):

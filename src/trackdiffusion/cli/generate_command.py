@@ -130,7 +130,8 @@ def generate(
         raise typer.BadParameter(f"--limit must be >= 0, got {limit}")
     _run(tracklets, out, checkpoint, dict(steps=steps, guidance=guidance, box_guidance=box_guidance,
                                           guidance_rescale=guidance_rescale, seed=seed, prompt=prompt,
-                                          num_frames=frames, batch_size=batch_size, max_retries=max_retries if verify else 0),
+                                          num_frames=frames, batch_size=batch_size,
+                                          max_retries=max_retries if verify else 0),
          limit, (width, height), _output_size(size), device, dtype, (num_shards, shard), on_mismatch,
          (tracker, min_iou) if verify else None, quiet)
 

@@ -82,8 +82,8 @@ def train_vae(
                     max_steps=steps, batch_size=batch_size, size=size, learning_rate=learning_rate, seed=seed,
                     latent_channels=latent_channels, foreground_weight=foreground_weight,
                     edge_weight=edge_weight, init=str(init) if init else None, decoder_only=decoder_only,
-                    decoder_channels=_widths(decoder_channels, "--decoder-channels"), decoder_layers_per_block=decoder_layers,
-                    latent_noise=latent_noise)
+                    decoder_channels=_widths(decoder_channels, "--decoder-channels"),
+                    decoder_layers_per_block=decoder_layers, latent_noise=latent_noise)
     final = run(cfg, progress=not quiet)
     console.print(f"VAE: {final}  ({(out / 'report.json').read_text().strip()})")
 

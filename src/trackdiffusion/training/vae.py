@@ -145,12 +145,14 @@ def train_vae(cfg: VAEConfig, progress: bool = True) -> Path:
         raise ValueError(f"latent_noise must be >= 0, got {cfg.latent_noise}")
     if cfg.edge_weight < 0:
         raise ValueError(f"edge_weight must be >= 0, got {cfg.edge_weight}")
-    if not cfg.init and any(w % cfg.norm_num_groups for w in cfg.block_out_channels):
-        raise ValueError(f"block_out_channels {tuple(cfg.block_out_channels)} must be multiples of "
-                         f"norm_num_groups={cfg.norm_num_groups} (GroupNorm)")
-    if not cfg.init and cfg.size % 2 ** (len(cfg.block_out_channels) - 1):
-        raise ValueError(f"size {cfg.size} must be divisible by the downsampling factor "
-                         f"{2 ** (len(cfg.block_out_channels) - 1)} of block_out_channels {tuple(cfg.block_out_channels)}")
+    if not cfg.init:  # with init the architecture is the init's
+        blocks, factor = tuple(cfg.block_out_channels), 2 ** (len(cfg.block_out_channels) - 1)
+        if any(w % cfg.norm_num_groups for w in blocks):
+            raise ValueError(f"block_out_channels {blocks} must be multiples of "
+                             f"norm_num_groups={cfg.norm_num_groups} (GroupNorm)")
+        if cfg.size % factor:
+            raise ValueError(f"size {cfg.size} must be divisible by the downsampling factor {factor} "
+                             f"of block_out_channels {blocks}")
     if cfg.decoder_only and not cfg.init:
         raise ValueError("decoder_only needs init: the VAE whose encoder (and latent space) to keep")
     if cfg.decoder_channels is not None and not cfg.decoder_only:
