@@ -57,7 +57,7 @@ def test_a_video_stage_trains_from_the_ablated_start_and_records_it(spatial_chec
     assert saved["use_instance_enhancer"] is False and saved["use_identity_embedding"] is False
     # a path the checkpoint does not have cannot be switched on: it would start untrained inside a trained model
     with pytest.raises(ValueError, match=r"\['use_instance_enhancer'\] differ from .*config.json"):
-        build_unet(_from(final, tiny_world, tmp_path / "again", use_instance_enhancer=True), 384, 4, 2)
+        build_unet(_from(final, tiny_world, tmp_path / "again", use_instance_enhancer=True), 384, 3, 1)
 
 
 def test_lr_mult_speeds_up_the_named_paths(spatial_checkpoint, tiny_world, tmp_path):

@@ -85,10 +85,13 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         gate_init: str = "zero",
         instance_map_channels: int = 0,
         appearance_phrases: bool = False,
+        patch_size: int = 1,
     ):
         super().__init__()
         check_track_options(enhancer_placement, instance_injection)
         check_gate_init(gate_init)
+        if patch_size < 1 or (sample_size or 0) % patch_size:
+            raise ValueError(f"patch_size must be >= 1 and divide sample_size {sample_size}, got {patch_size}")
         if instance_map_channels < 0:
             raise ValueError(f"instance_map_channels must be >= 0, got {instance_map_channels}")
         if len(down_block_types) != len(up_block_types) or len(down_block_types) != len(block_out_channels):
@@ -102,7 +105,9 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         self.gradient_checkpointing = False
         c0 = block_out_channels[0]
         temb = c0 * 4
-        self.conv_in = nn.Conv2d(in_channels, c0, kernel_size=3, padding=1)
+        # patch_size p folds p x p latent cells into channels (DiT's patchify), so latents of a VAE
+        # that downsamples less are denoised at the same grid, and cost, as before.
+        self.conv_in = nn.Conv2d(in_channels * patch_size ** 2, c0, kernel_size=3, padding=1)
         self.time_proj = Timesteps(c0, True, 0)
         self.time_embedding = TimestepEmbedding(c0, temb, act_fn=act_fn, cond_proj_dim=time_cond_proj_dim)
         self.transformer_in = TransformerTemporalModel(num_attention_heads=8, attention_head_dim=attention_head_dim,
@@ -141,7 +146,7 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         self.num_upsamplers = len(rev) - 1
         self.conv_norm_out = nn.GroupNorm(norm_num_groups, c0, eps=norm_eps)
         self.conv_act = get_activation("silu")
-        self.conv_out = nn.Conv2d(c0, out_channels, kernel_size=3, padding=1)
+        self.conv_out = nn.Conv2d(c0, out_channels * patch_size ** 2, kernel_size=3, padding=1)
         # Temporal layers start as the identity (ModelScope zero-initialises its temporal
         # convolutions; the temporal transformers get zero output projections here), so a model
         # trained from scratch on single frames (stage ``spatial``) starts its video stage as
@@ -200,7 +205,7 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
     ) -> UNet3DConditionOutput | tuple[torch.Tensor]:
         """
         Args:
-            sample: ``[B, C, T, H, W]`` noisy latents.
+            sample: ``[B, C, T, H, W]`` noisy latents (H and W divisible by ``patch_size``).
             timestep: scalar or ``[B]`` diffusion timesteps.
             encoder_hidden_states: ``[B, L, D]`` text tokens.
             boxes: ``[B, T, N, 4]`` normalized xyxy (N may be 0); None for no tracklets.
@@ -215,7 +220,9 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
         Returns:
             ``[B, C_out, T, H, W]`` (in ``.sample`` when ``return_dict``).
         """
+        p = self.config.patch_size
         B, _, T, H, W = sample.shape
+        H, W = H // p, W // p  # the grid the blocks see; the pipeline's check_inputs makes both divisible by p
         factor = 2 ** self.num_upsamplers
         forward_upsample_size = H % factor != 0 or W % factor != 0
         temb = self._time_embedding(timestep, sample, timestep_cond)
@@ -227,7 +234,7 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
             track=track, num_frames=T, temporal=temporal,
             checkpointing=self.gradient_checkpointing and self.training,
         )
-        h = self.conv_in(rearrange(sample, "b c t h w -> (b t) c h w"))  # [B*T, C0, H, W]
+        h = self.conv_in(rearrange(sample, "b c t (h p) (w q) -> (b t) (c p q) h w", p=p, q=p))  # [B*T, C0, H/p, W/p]
         if track is not None and self.instance_maps is not None:
             h = h + self.instance_maps(track.boxes, track.present, category_embeds.to(h.dtype), H, W)
         if temporal:
@@ -243,7 +250,7 @@ class TrackDiffusionUNet(ModelMixin, ConfigMixin):
             size = skips[-1].shape[2:] if forward_upsample_size and i < len(self.up_blocks) - 1 else None
             h = block(h, res, x, upsample_size=size)
         h = self.conv_out(self.conv_act(self.conv_norm_out(h)))
-        out = rearrange(h, "(b t) c h w -> b c t h w", b=B, t=T)
+        out = rearrange(h, "(b t) (c p q) h w -> b c t (h p) (w q)", b=B, t=T, p=p, q=p)
         return UNet3DConditionOutput(sample=out) if return_dict else (out,)
 
     def _time_embedding(self, timestep, sample: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:

@@ -82,7 +82,7 @@ class ModelInfo:
         size = unet.get("sample_size")
         bank = unet.get("identity_bank_size", 0) if unet.get("use_identity_embedding", True) else 0
         return cls(identity, dtype, (size * vae_factor, size * vae_factor) if size else (0, 0),
-                   vae_factor * 2 ** (len(unet["block_out_channels"]) - 1), bank,
+                   vae_factor * unet.get("patch_size", 1) * 2 ** (len(unet["block_out_channels"]) - 1), bank,
                    bool(unet.get("appearance_phrases", False)))
 
 

@@ -73,7 +73,7 @@ class TrackDiffusionPipeline(DiffusionPipeline):
     @property
     def size_factor(self) -> int:
         """Frame sizes must be multiples of this."""
-        return self.vae_scale_factor * 2 ** self.unet.num_upsamplers
+        return self.vae_scale_factor * self.unet.config.patch_size * 2 ** self.unet.num_upsamplers
 
     def default_size(self) -> tuple[int, int]:
         s = self.unet.config.sample_size

@@ -62,29 +62,53 @@ def load_prompt_encoder(cfg: TrainConfig) -> PromptEncoder:
 CHANGEABLE_OPTIONS = {"appearance_phrases": True, "use_identity_embedding": False, "use_instance_enhancer": False}
 
 
-def _changed_options(options: dict, unet_dir: Path) -> dict:
-    """The ``model.options`` that change a checkpoint's UNet (only CHANGEABLE_OPTIONS may); options
+def _changed_options(options: dict, saved: dict, unet_dir: Path, changeable: dict) -> dict:
+    """The ``model.options`` that change a checkpoint's UNet (only ``changeable`` may); options
     equal to the checkpoint's own are accepted, so one config serves from scratch and continued."""
-    saved = json.loads((unet_dir / "config.json").read_text())
     changed = {k: v for k, v in options.items() if saved.get(k) != v}
-    refused = sorted(k for k, v in changed.items() if CHANGEABLE_OPTIONS.get(k) != v)
+    refused = sorted(k for k, v in changed.items() if k not in changeable or changeable[k] not in (v, None))
     if refused:
         raise ValueError(f"model.options {refused} differ from {unet_dir / 'config.json'} "
                          f"({ {k: saved.get(k) for k in refused} }): a trained UNet cannot change them "
-                         f"(only {CHANGEABLE_OPTIONS} can be set)")
+                         f"(only {changeable} can be set; None: any value)")
     # low_cpu_mem_usage=False: the added modules get their own (zero) initialisation, not empty memory
     return {**changed, "low_cpu_mem_usage": False} if changed else {}
+
+
+def _from_checkpoint(m, path: Path, latent_channels: int, sample_size: int) -> TrackDiffusionUNet:
+    """A trained UNet to continue from; with ``model.reset_latent_io`` its body moves to a new latent
+    space (another VAE, or ``options.patch_size``): conv_in and conv_out are rebuilt for it and start
+    afresh (conv_out at zero, so the first prediction is 0 whatever the new input convolution does)."""
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"model.init_checkpoint: {path} has no TrackDiffusionUNet (config.json missing)")
+    saved = json.loads((path / "config.json").read_text())
+    latent = {"in_channels": latent_channels, "out_channels": latent_channels}
+    moved = {k: (saved.get(k), v) for k, v in latent.items() if saved.get(k) != v}
+    if moved and not m.reset_latent_io:
+        raise ValueError(f"model.init_checkpoint: {path / 'config.json'} was trained on another latent space than "
+                         f"model.vae gives ({moved}: checkpoint, VAE); set model.reset_latent_io=true to keep its "
+                         "body and start conv_in / conv_out afresh")
+    changeable = {**CHANGEABLE_OPTIONS, "patch_size": None} if m.reset_latent_io else CHANGEABLE_OPTIONS
+    kwargs = _changed_options(m.options, saved, path, changeable)
+    if m.reset_latent_io:
+        kwargs.update(latent, sample_size=sample_size, low_cpu_mem_usage=False, ignore_mismatched_sizes=True)
+    unet = TrackDiffusionUNet.from_pretrained(path, torch_dtype=torch.float32, **kwargs)
+    if m.reset_latent_io:
+        unet.conv_in.reset_parameters()
+        torch.nn.init.zeros_(unet.conv_out.weight)
+        torch.nn.init.zeros_(unet.conv_out.bias)
+    return unet
 
 
 def build_unet(cfg: TrainConfig, text_dim: int, latent_channels: int, vae_factor: int) -> TrackDiffusionUNet:
     """From a pretrained pipeline folder (ModelScope's or ours), our checkpoint, a diffusers UNet3D, or a fresh preset."""
     m = cfg.model
     layout = detect_layout(Path(m.pretrained)) if m.pretrained else None
+    if cfg.data.height % vae_factor or cfg.data.width % vae_factor:
+        raise ValueError(f"data.width/height must be divisible by the VAE factor {vae_factor}")
     if m.init_checkpoint or layout in ("trackdiffusion", "legacy"):
-        path = Path(m.init_checkpoint or m.pretrained) / "unet"
-        if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"model.init_checkpoint: {path} has no TrackDiffusionUNet (config.json missing)")
-        return TrackDiffusionUNet.from_pretrained(path, torch_dtype=torch.float32, **_changed_options(m.options, path))
+        return _from_checkpoint(m, Path(m.init_checkpoint or m.pretrained) / "unet", latent_channels,
+                                cfg.data.height // vae_factor)
     preset = unet_config(m.size, m.variant, **m.options)
     if m.init_unet3d or layout == "text-to-video":
         track = {k: v for k, v in preset.items() if k in TRACK_OPTIONS}
@@ -94,8 +118,6 @@ def build_unet(cfg: TrainConfig, text_dim: int, latent_channels: int, vae_factor
             raise ValueError(f"the pretrained UNet expects {unet.config.cross_attention_dim}-d text tokens but "
                              f"model.text_encoder gives {text_dim}-d: use the text encoder it was trained with")
         return unet
-    if cfg.data.height % vae_factor or cfg.data.width % vae_factor:
-        raise ValueError(f"data.width/height must be divisible by the VAE factor {vae_factor}")
     preset.update(cross_attention_dim=text_dim, category_embed_dim=text_dim, in_channels=latent_channels,
                   out_channels=latent_channels, sample_size=cfg.data.height // vae_factor)
     accepted = inspect.signature(TrackDiffusionUNet.__init__).parameters

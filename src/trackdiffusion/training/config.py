@@ -39,6 +39,8 @@ class ModelConfig:
                                         # or one of ours (e.g. stage 1's final/ to start stage 2)
     init_unet3d: str | None = None      # local diffusers UNet3DConditionModel folder (ModelScope unet/)
     init_checkpoint: str | None = None  # our pipeline folder whose unet/ to start from
+    reset_latent_io: bool = False       # with init_checkpoint: a new latent space (another VAE, options.patch_size):
+                                        # keep the UNet body, start conv_in / conv_out afresh
     vae: str | None = None              # local AutoencoderKL folder; default: pretrained's vae/, else pixel space
     text_encoder: str | None = None     # "minilm" (bundled) or a local CLIP/transformers folder; default: pretrained's
     text_max_length: int | None = None  # text tokens; default: the text encoder's convention (77 for CLIP)
@@ -131,6 +133,8 @@ class TrainConfig:
              f"must be > 0 or null, got {self.model.text_max_length}"),
             (self.model.pretrained is None or not (self.model.init_unet3d or self.model.init_checkpoint),
              "model.pretrained", "excludes model.init_unet3d and model.init_checkpoint (it names the UNet already)"),
+            (not self.model.reset_latent_io or self.model.init_checkpoint, "model.reset_latent_io",
+             "needs model.init_checkpoint (the UNet whose body is kept)"),
         ]
         for ok, name, message in checks:
             if not ok:
