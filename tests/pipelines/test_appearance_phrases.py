@@ -145,7 +145,7 @@ def test_a_checkpoint_without_phrases_trains_with_them(tiny_world, tmp_path):
 
     cfg.model.options = {**cfg.model.options, "enhancer_dim": 8}
     with pytest.raises(ValueError, match=r"\['enhancer_dim'\] differ from .*config.json"):
-        build_unet(cfg, 384, 4, 2)
+        build_unet(cfg, 384, 3, 1)
 
 
 def test_generate_uses_the_phrase_file_only_with_a_model_trained_with_phrases(text_encoder, tmp_path):
