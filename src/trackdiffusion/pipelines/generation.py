@@ -32,7 +32,7 @@ from ..video.io import save_image, write_gif, write_mp4, write_png_frames
 from ..video.sheet import contact_sheet
 from . import clip_store
 from .fingerprint import differences, tracklets_hash
-from .pipeline_trackdiffusion import TrackDiffusionPipeline
+from .pipeline_trackdiffusion import TrackDiffusionPipeline, frame_multiple
 from .sharding import Shard
 
 RETRY_SEED_STRIDE = 1_000_003  # a prime far above any data set's clip count: retry seeds never collide
@@ -82,7 +82,7 @@ class ModelInfo:
         size = unet.get("sample_size")
         bank = unet.get("identity_bank_size", 0) if unet.get("use_identity_embedding", True) else 0
         return cls(identity, dtype, (size * vae_factor, size * vae_factor) if size else (0, 0),
-                   vae_factor * unet.get("patch_size", 1) * 2 ** (len(unet["block_out_channels"]) - 1), bank,
+                   frame_multiple(vae_factor, unet), bank,
                    bool(unet.get("appearance_phrases", False)))
 
 

@@ -45,6 +45,12 @@ class TrackDiffusionPipelineOutput(BaseOutput):
     tracklets: list[Clip]
 
 
+def frame_multiple(vae_factor: int, unet_config) -> int:
+    """Frame sizes must be multiples of this: the VAE's downsampling x the UNet's patches x its own
+    downsamplings (``unet_config``: a UNet's config or its config.json, read by checkpoints unloaded)."""
+    return vae_factor * unet_config.get("patch_size", 1) * 2 ** (len(unet_config["block_out_channels"]) - 1)
+
+
 def rescale_guidance(guided: torch.Tensor, conditional: torch.Tensor, phi: float) -> torch.Tensor:
     """``phi * guided * std(conditional) / std(guided) + (1 - phi) * guided``, the stds per clip over
     ``[C, T, h, w]`` (inputs ``[B, C, T, h, w]``), in fp32 whatever the weights' dtype."""
@@ -73,7 +79,7 @@ class TrackDiffusionPipeline(DiffusionPipeline):
     @property
     def size_factor(self) -> int:
         """Frame sizes must be multiples of this."""
-        return self.vae_scale_factor * self.unet.config.patch_size * 2 ** self.unet.num_upsamplers
+        return frame_multiple(self.vae_scale_factor, self.unet.config)
 
     def default_size(self) -> tuple[int, int]:
         s = self.unet.config.sample_size

@@ -15,7 +15,7 @@ from ..models.text_encoder import MINILM, PromptEncoder, load_text_encoder
 from ..models.variants import TRACK_OPTIONS
 from ..pipelines.loading import detect_layout
 from ..pipelines.schedulers import COSINE_LAMBDA_MIN, sampling_scheduler  # noqa: F401  (re-exported)
-from .config import TrainConfig
+from .config import ModelConfig, TrainConfig
 
 def noise_scheduler(cfg: TrainConfig) -> DDPMScheduler:
     """The training noise schedule (``diffusion``, read from a pretrained scheduler where given)."""
@@ -75,7 +75,7 @@ def _changed_options(options: dict, saved: dict, unet_dir: Path, changeable: dic
     return {**changed, "low_cpu_mem_usage": False} if changed else {}
 
 
-def _from_checkpoint(m, path: Path, latent_channels: int, sample_size: int) -> TrackDiffusionUNet:
+def _from_checkpoint(m: ModelConfig, path: Path, latent_channels: int, sample_size: int) -> TrackDiffusionUNet:
     """A trained UNet to continue from; with ``model.reset_latent_io`` its body moves to a new latent
     space (another VAE, or ``options.patch_size``): conv_in and conv_out are rebuilt for it and start
     afresh (conv_out at zero, so the first prediction is 0 whatever the new input convolution does)."""
