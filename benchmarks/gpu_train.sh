@@ -10,6 +10,10 @@
 # (the files a call brings back). Here, score it before shipping: copy $OUT's config.json and
 # diffusion_pytorch_model.safetensors into EXPORT/unet/ of a copy of assets/tiny-synthetic (EXPORT) and run
 # `trackdiffusion evaluate phrase-colours --checkpoint EXPORT --val WORLD/val --clips 40 --threads 2`.
+# Another latent space: `VAE=DIR PATCH=2 bash benchmarks/gpu_train.sh prepare` packs the VAE folder DIR
+# (fp16) into .gputrain/vae/, and the run moves the shipped UNet's body onto its latents with PATCH x PATCH
+# patches (model.reset_latent_io: conv_in / conv_out start afresh), as docs/experiments.md's sixteenth
+# session did on the CPU with the factor-2 VAE; score it with DIR as EXPORT/vae/.
 # The text encoder there is MiniLM rounded to fp16 (float32 arithmetic): its embeddings differ from the
 # bundled float32 model's by at most 6e-4 of the largest value (measured on a caption and two category
 # names; cosine similarity 0.9999993); not measured: what that does to sampling.
@@ -27,6 +31,12 @@ if [ "${1:-run}" = prepare ]; then
     set -e
     rm -rf "$PACK" && mkdir -p "$PACK"
     WHEELS_DIR="$PACK" WITH_FFMPEG=0 bash benchmarks/gpu_wheels.sh
+    if [ -n "${VAE:-}" ]; then
+        [ -f "$VAE/config.json" ] || { echo "VAE=$VAE has no config.json (a diffusers AutoencoderKL folder)"; exit 1; }
+        mkdir -p "$PACK/vae" && echo "${PATCH:-1}" > "$PACK/vae/patch_size"
+        .venv/bin/python -c "import sys; from diffusers import AutoencoderKL; import torch
+AutoencoderKL.from_pretrained(sys.argv[1]).to(torch.float16).save_pretrained(sys.argv[2])" "$VAE" "$PACK/vae"
+    fi
     .venv/bin/python - "$PACK" <<'EOF'
 import lzma, shutil, sys
 from pathlib import Path
@@ -79,9 +89,13 @@ shutil.copytree(src, out, ignore=shutil.ignore_patterns("*.xz"))
 (out / "model.safetensors").write_bytes(lzma.decompress((src / "model.safetensors.xz").read_bytes()))
 EOF
 td() { $PY -m trackdiffusion.cli.main "$@"; }
+LATENT=(--set model.vae=assets/tiny-synthetic/vae)
+if [ -d "$PACK/vae" ]; then
+    LATENT=(--set model.vae="$PACK/vae" --set model.reset_latent_io=true --set model.options.patch_size="$(cat "$PACK/vae/patch_size")")
+fi
 td synth --out "$WORK/world" --clips "${CLIPS:-2000}" --val-clips 0 --no-videos 2>&1 | tail -1 | tee "$OUT/train.log"
 timeout "${TRAIN_SECONDS:-390}" $PY -m trackdiffusion.cli.main train --quiet --config configs/tiny-synthetic-spatial.yaml \
-    --set data.path="$WORK/world/train" --set model.vae=assets/tiny-synthetic/vae \
+    --set data.path="$WORK/world/train" "${LATENT[@]}" \
     --set model.init_checkpoint=assets/tiny-synthetic --set model.options.appearance_phrases=true \
     --set model.text_encoder="$WORK/minilm" --set output_dir="$WORK/run" --set batch_size="$BATCH" \
     --set learning_rate="$LR" "${STAGE_SET[@]}" --set max_steps=1000000 --set checkpoint_every="${CHECKPOINT_EVERY:-200}" --set keep_last=1 \
@@ -91,4 +105,4 @@ step=$(ls "$WORK/run/checkpoints" 2>/dev/null | sed -n 's/^step-0*//p' | sort -n
 td export --run "$WORK/run" --step "$step" --out "$WORK/export" --fp16 2>&1 | tail -2 | tee -a "$OUT/train.log"
 cp "$WORK/export/unet/config.json" "$WORK/export/unet/diffusion_pytorch_model.safetensors" "$WORK/run/loss.csv" "$OUT/" || exit 1
 cp "$WORK/run/config.json" "$OUT/run_config.json" || exit 1
-echo "step $step ($STAGE stage, batch $BATCH) -> $OUT" | tee -a "$OUT/train.log"
+echo "step $step ($STAGE stage, batch $BATCH, ${LATENT[*]}) -> $OUT" | tee -a "$OUT/train.log"
