@@ -35,7 +35,7 @@ if [ "${1:-run}" = prepare ]; then
         [ -f "$VAE/config.json" ] || { echo "VAE=$VAE has no config.json (a diffusers AutoencoderKL folder)"; exit 1; }
         mkdir -p "$PACK/vae" && echo "${PATCH:-1}" > "$PACK/vae/patch_size"
         .venv/bin/python -c "import sys; from diffusers import AutoencoderKL; import torch
-AutoencoderKL.from_pretrained(sys.argv[1]).to(torch.float16).save_pretrained(sys.argv[2])" "$VAE" "$PACK/vae"
+AutoencoderKL.from_pretrained(sys.argv[1], torch_dtype=torch.float16).save_pretrained(sys.argv[2])" "$VAE" "$PACK/vae"
     fi
     .venv/bin/python - "$PACK" <<'EOF'
 import lzma, shutil, sys
