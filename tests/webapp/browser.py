@@ -70,6 +70,13 @@ def text(page, elem_id: str) -> str:
     return page.locator(f"#{elem_id}").inner_text()
 
 
+def pending(page, elem_id: str) -> bool:
+    """Whether an event that outputs to ``#elem_id`` is still running (gradio shows its progress
+    overlay, a timer such as "processing | 0.4s", above the old value, and in its text)."""
+    tracker = page.locator(f"#{elem_id} > [data-testid=status-tracker]")
+    return tracker.count() > 0 and "hide" not in (tracker.get_attribute("class") or "").split()
+
+
 def wait_text(page, elem_id: str, needle: str, timeout_s: float = TIMEOUT_MS / 1000) -> str:
     """Wait until ``#elem_id`` contains ``needle``; return its text (fails with what it showed)."""
     end = time.monotonic() + timeout_s
@@ -99,21 +106,29 @@ def choose(page, elem_id: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def set_keyframe(page, instance_id: int, category: str, frame: int, box) -> str:
-    """Place one keyframe box through the Draw tab's fields; returns the message shown."""
+def fill_keyframe(page, instance_id: int, category: str, frame: int, box) -> None:
+    """Type one keyframe box into the Draw tab's fields (without setting it)."""
     page.get_by_role("tab", name="Draw").click()
     set_number(page, "instance-id", instance_id)
     fill(page, "#category input", category)
     set_number(page, "keyframe", frame)
     for name, value in zip(("x0", "y0", "x1", "y1"), box):
         set_number(page, f"box-{name}", value)
+
+
+def set_keyframe(page, instance_id: int, category: str, frame: int, box) -> str:
+    """Place one keyframe box through the Draw tab's fields; returns the message shown."""
+    fill_keyframe(page, instance_id, category, frame, box)
     before = text(page, "draw-message")
     page.locator("#set-keyframe").click()
     end = time.monotonic() + TIMEOUT_MS / 1000
-    while (shown := text(page, "draw-message")) == before or not (shown.startswith("Instance") or "⚠" in shown):
+    while True:
+        shown = text(page, "draw-message")
+        # While the click is pending the old message shows under a timer, so a "⚠" in it is no answer.
+        if not pending(page, "draw-message") and shown != before and (shown.startswith("Instance") or "⚠" in shown):
+            return shown
         assert time.monotonic() < end, f"no answer to the keyframe; the page shows {shown!r}"
         page.wait_for_timeout(200)
-    return shown
 
 
 def generate(page, steps: int) -> None:

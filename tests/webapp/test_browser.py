@@ -194,6 +194,34 @@ def test_bad_drawings_and_no_tracklets_get_messages(page):
     assert "the drawing has no instances in its first 8 frames: add at least one box" in b.wait_finished(page)
 
 
+@pytest.fixture
+def slow_keyframes(monkeypatch):
+    """Setting a keyframe takes 1 s on the server, as on a busy one."""
+    real = drawing.set_keyframe
+
+    def slow(*args, **kwargs):
+        time.sleep(1.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(drawing, "set_keyframe", slow)
+
+
+def test_the_keyframe_helper_waits_for_the_answer_not_the_old_message_under_the_progress_timer(page, slow_keyframes):
+    assert b.set_keyframe(page, 1, "circle", 0, [10, 10, 40, 20]).startswith("⚠ box (10, 10, 40, 20)")
+    assert b.set_keyframe(page, 1, "circle", 0, [10, 10, 20, 20]) == "Instance 1 (circle) has its box on frame 0."
+
+
+def test_remove_clicked_while_a_keyframe_is_being_set_runs_after_it(page, slow_keyframes):
+    b.fill_keyframe(page, 1, "circle", 0, [10, 10, 20, 20])
+    page.locator("#set-keyframe").click()
+    page.locator("#remove-instance").click()
+    b.wait_text(page, "draw-message", "Removed instance 1")
+    page.wait_for_timeout(3000)  # a keyframe set after the removal would land by now (it takes 1 s)
+    assert b.text(page, "draw-message") == "Removed instance 1."
+    assert "the drawing has no instances" in b.text(page, "chosen")
+    assert b.text(page, "keyframes").count("circle") == 0
+
+
 def test_a_second_request_while_one_runs_gets_a_message_and_cancel_stops_the_first(chromium, url):
     first, second = b.open_page(chromium, url), b.open_page(chromium, url)
     for page in (first, second):

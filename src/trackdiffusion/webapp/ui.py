@@ -128,12 +128,20 @@ def build_app(runner: GenerationRunner, categories: list[str] | None = None) -> 
         download = gr.File(label="Download: clip and labels (CocoVID, YouTube-VIS, MOT)", interactive=False,
                            elem_id="download")
         previews = [strip, chosen_msg, caption]
+        # Gradio runs events of different listeners at the same time, each reading the session's
+        # state when it starts: "Set keyframe" then "Remove instance" clicked in quick succession on
+        # a busy server would remove from the drawing as it was before the keyframe, and the keyframe
+        # would land afterwards. One queue for every event that reads or writes the tracklets runs
+        # them in the order they were sent. Their handlers take milliseconds, so sharing one queue
+        # among all pages costs little; reading an upload (seconds for a big file) stays outside it.
+        serial = dict(concurrency_id="tracklets", concurrency_limit=1)
 
         # ------------------------------------------------------------ sources
         def pick_example(name):
             return ("example", examples[name]) if name in examples else None
 
-        example_pick.input(pick_example, example_pick, source).then(preview, [source, keyframes, frames], previews)
+        example_pick.input(pick_example, example_pick, source, **serial).then(
+            preview, [source, keyframes, frames], previews, **serial)
 
         def read_file(file):
             if file is None:
@@ -151,10 +159,10 @@ def build_app(runner: GenerationRunner, categories: list[str] | None = None) -> 
         def pick_uploaded(name, clips):
             return ("upload", clips[name]) if name in clips else None
 
-        upload_pick.input(pick_uploaded, [upload_pick, uploaded], source).then(
-            preview, [source, keyframes, frames], previews)
-        frames.change(preview, [source, keyframes, frames], previews).then(
-            lambda n: gr.update(maximum=int(n) - 1), frames, frame)
+        upload_pick.input(pick_uploaded, [upload_pick, uploaded], source, **serial).then(
+            preview, [source, keyframes, frames], previews, **serial)
+        frames.change(preview, [source, keyframes, frames], previews, **serial).then(
+            lambda n: gr.update(maximum=int(n) - 1), frames, frame, **serial)
 
         # ------------------------------------------------------------ drawing
         def drawn_canvas(marks, at):
@@ -177,18 +185,18 @@ def build_app(runner: GenerationRunner, categories: list[str] | None = None) -> 
                     f"Instance {int(iid)} ({name}) has its box on frame {int(at)}.", DRAW)
 
         draw_outputs = [keyframes, table, canvas, draw_msg, source]
-        set_button.click(set_mark, [keyframes, instance_id, category, frame, *corners, frames], draw_outputs).then(
-            preview, [source, keyframes, frames], previews)
+        set_button.click(set_mark, [keyframes, instance_id, category, frame, *corners, frames], draw_outputs,
+                         **serial).then(preview, [source, keyframes, frames], previews, **serial)
 
         def remove(marks, iid, at):
             marks = drawing.remove_instance(marks, int(iid or 0))
             return marks, drawing.keyframe_rows(marks), drawn_canvas(marks, at), f"Removed instance {iid}.", DRAW
 
-        remove_button.click(remove, [keyframes, instance_id, frame], draw_outputs).then(
-            preview, [source, keyframes, frames], previews)
-        clear_button.click(lambda at: remove([], 0, at)[:3] + ("Cleared.", DRAW), frame, draw_outputs).then(
-            preview, [source, keyframes, frames], previews)
-        frame.change(drawn_canvas, [keyframes, frame], canvas)
+        remove_button.click(remove, [keyframes, instance_id, frame], draw_outputs, **serial).then(
+            preview, [source, keyframes, frames], previews, **serial)
+        clear_button.click(lambda at: remove([], 0, at)[:3] + ("Cleared.", DRAW), frame, draw_outputs,
+                           **serial).then(preview, [source, keyframes, frames], previews, **serial)
+        frame.change(drawn_canvas, [keyframes, frame], canvas, **serial)
 
         def click_canvas(which, evt: gr.SelectData):
             x, y = (round(v / drawing.CANVAS_SCALE) for v in evt.index)
@@ -196,7 +204,7 @@ def build_app(runner: GenerationRunner, categories: list[str] | None = None) -> 
                 return 1, x, y, gr.skip(), gr.skip()
             return 0, gr.skip(), gr.skip(), x, y
 
-        canvas.select(click_canvas, corner, [corner, *corners])
+        canvas.select(click_canvas, corner, [corner, *corners], **serial)
 
         # ------------------------------------------------------------ generation
         results = [video, overlay, sheet, checks, download]
