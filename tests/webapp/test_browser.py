@@ -222,6 +222,13 @@ def test_remove_clicked_while_a_keyframe_is_being_set_runs_after_it(page, slow_k
     assert b.text(page, "keyframes").count("circle") == 0
 
 
+def test_generate_clicked_while_a_keyframe_is_being_set_uses_it(page, slow_keyframes):
+    b.fill_keyframe(page, 1, "circle", 0, [10, 10, 20, 20])
+    page.locator("#set-keyframe").click()
+    b.generate(page, steps=2)
+    assert b.wait_finished(page).startswith("Done: 2 steps")
+
+
 def test_a_second_request_while_one_runs_gets_a_message_and_cancel_stops_the_first(chromium, url):
     first, second = b.open_page(chromium, url), b.open_page(chromium, url)
     for page in (first, second):

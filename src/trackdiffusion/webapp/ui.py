@@ -226,8 +226,13 @@ def build_app(runner: GenerationRunner, categories: list[str] | None = None) -> 
                     job.cancel.set()
             yield _finished(job)
 
-        generate_button.click(generate, [source, keyframes, frames, caption, steps, guidance, seed], [status, *results],
-                              concurrency_limit=None)  # the runner refuses a second one with a message
+        # A pass through the tracklets' queue first, so that a keyframe set just before is in the
+        # drawing the generation reads; the generation itself runs outside it (the runner refuses
+        # a second one with a message).
+        generate_button.click(lambda: None, None, None, **serial).then(
+            generate, [source, keyframes, frames, caption, steps, guidance, seed], [status, *results],
+            concurrency_limit=None)
+
         def cancel(request: gr.Request):
             return runner.cancel(request.session_hash)
 
