@@ -132,14 +132,23 @@ def set_keyframe(page, instance_id: int, category: str, frame: int, box) -> str:
 
 
 def generate(page, steps: int) -> None:
+    """Click Generate and wait until the page has taken the click (the status is pending or new),
+    so that ``wait_finished`` does not take the last generation's status for this one's."""
     set_number(page, "steps", steps)
+    before = text(page, "status")
     page.locator("#generate").click()
+    end = time.monotonic() + TIMEOUT_MS / 1000
+    while text(page, "status") == before and not pending(page, "status"):
+        assert time.monotonic() < end, f"the page did not take the Generate click; status {before!r}"
+        page.wait_for_timeout(20)
 
 
 def wait_finished(page, timeout_s: float = TIMEOUT_MS / 1000) -> str:
     """Wait for the generation of ``page`` to end; returns the status line."""
     end = time.monotonic() + timeout_s
-    while not (shown := text(page, "status")).startswith(("Done", "Cancelled", "⚠")):
+    while True:
+        shown = text(page, "status")
+        if not pending(page, "status") and shown.startswith(("Done", "Cancelled", "⚠")):
+            return shown
         assert time.monotonic() < end, f"generation did not finish; status {shown!r}"
         page.wait_for_timeout(250)
-    return shown
