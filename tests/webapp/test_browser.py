@@ -19,6 +19,7 @@ import pytest
 from trackdiffusion.assets import DEFAULT_TRACKER
 from trackdiffusion.tracklets.formats import read_tracklets
 from trackdiffusion.webapp import drawing, load_runner
+from trackdiffusion.webapp.runner import GenerationRunner
 from trackdiffusion.webapp.sources import MAX_UPLOAD_BYTES
 
 from . import browser as b
@@ -227,6 +228,25 @@ def test_generate_clicked_while_a_keyframe_is_being_set_uses_it(page, slow_keyfr
     page.locator("#set-keyframe").click()
     b.generate(page, steps=2)
     assert b.wait_finished(page).startswith("Done: 2 steps")
+
+
+def test_a_cancel_reply_slower_than_the_generation_still_ends_on_its_cancelled_line(page, monkeypatch):
+    real = GenerationRunner.cancel
+
+    def slow(self, session):
+        message = real(self, session)
+        time.sleep(1.0)  # the reply leaves after the generation has ended, as on a busy server
+        return message
+
+    monkeypatch.setattr(GenerationRunner, "cancel", slow)
+    b.choose(page, "example-pick", "val_00000")
+    b.wait_text(page, "chosen", "Using the example 'val_00000'")
+    b.generate(page, steps=100)
+    b.wait_text(page, "status", "Generating: step")
+    page.locator("#cancel").click()
+    b.wait_text(page, "status", "Cancelled after step")
+    page.wait_for_timeout(3000)  # the slow reply has landed by now
+    assert b.text(page, "status").startswith("Cancelled after step")
 
 
 def test_a_second_request_while_one_runs_gets_a_message_and_cancel_stops_the_first(chromium, url):

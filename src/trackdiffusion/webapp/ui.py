@@ -234,7 +234,13 @@ def build_app(runner: GenerationRunner, categories: list[str] | None = None) -> 
             concurrency_limit=None)
 
         def cancel(request: gr.Request):
-            return runner.cancel(request.session_hash)
+            job, message = runner.job, runner.cancel(request.session_hash)
+            if job is not None and job.session == request.session_hash and job.cancel.is_set():
+                # The generation's own last line may reach the page before this reply; show the
+                # same line, so that "cancelling ..." never stays after the generation has ended.
+                job.done.wait()
+                return _finished(job)[0]
+            return message
 
         cancel_button.click(cancel, None, status, concurrency_limit=None)
     return app
