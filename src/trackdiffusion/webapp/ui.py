@@ -136,12 +136,15 @@ def build_app(runner: GenerationRunner, categories: list[str] | None = None) -> 
         # among all pages costs little; reading an upload (seconds for a big file) stays outside it.
         serial = dict(concurrency_id="tracklets", concurrency_limit=1)
 
+        def then_preview(event):
+            """After ``event``, redraw the preview of the tracklets it changed."""
+            return event.then(preview, [source, keyframes, frames], previews, **serial)
+
         # ------------------------------------------------------------ sources
         def pick_example(name):
             return ("example", examples[name]) if name in examples else None
 
-        example_pick.input(pick_example, example_pick, source, **serial).then(
-            preview, [source, keyframes, frames], previews, **serial)
+        then_preview(example_pick.input(pick_example, example_pick, source, **serial))
 
         def read_file(file):
             if file is None:
@@ -159,8 +162,7 @@ def build_app(runner: GenerationRunner, categories: list[str] | None = None) -> 
         def pick_uploaded(name, clips):
             return ("upload", clips[name]) if name in clips else None
 
-        upload_pick.input(pick_uploaded, [upload_pick, uploaded], source, **serial).then(
-            preview, [source, keyframes, frames], previews, **serial)
+        then_preview(upload_pick.input(pick_uploaded, [upload_pick, uploaded], source, **serial))
         frames.change(preview, [source, keyframes, frames], previews, **serial).then(
             lambda n: gr.update(maximum=int(n) - 1), frames, frame, **serial)
 
@@ -185,17 +187,16 @@ def build_app(runner: GenerationRunner, categories: list[str] | None = None) -> 
                     f"Instance {int(iid)} ({name}) has its box on frame {int(at)}.", DRAW)
 
         draw_outputs = [keyframes, table, canvas, draw_msg, source]
-        set_button.click(set_mark, [keyframes, instance_id, category, frame, *corners, frames], draw_outputs,
-                         **serial).then(preview, [source, keyframes, frames], previews, **serial)
+        then_preview(set_button.click(set_mark, [keyframes, instance_id, category, frame, *corners, frames],
+                                      draw_outputs, **serial))
 
         def remove(marks, iid, at):
             marks = drawing.remove_instance(marks, int(iid or 0))
             return marks, drawing.keyframe_rows(marks), drawn_canvas(marks, at), f"Removed instance {iid}.", DRAW
 
-        remove_button.click(remove, [keyframes, instance_id, frame], draw_outputs, **serial).then(
-            preview, [source, keyframes, frames], previews, **serial)
-        clear_button.click(lambda at: remove([], 0, at)[:3] + ("Cleared.", DRAW), frame, draw_outputs,
-                           **serial).then(preview, [source, keyframes, frames], previews, **serial)
+        then_preview(remove_button.click(remove, [keyframes, instance_id, frame], draw_outputs, **serial))
+        then_preview(clear_button.click(lambda at: remove([], 0, at)[:3] + ("Cleared.", DRAW), frame, draw_outputs,
+                                        **serial))
         frame.change(drawn_canvas, [keyframes, frame], canvas, **serial)
 
         def click_canvas(which, evt: gr.SelectData):
