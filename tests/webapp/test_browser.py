@@ -249,6 +249,18 @@ def test_a_cancel_reply_slower_than_the_generation_still_ends_on_its_cancelled_l
     assert b.text(page, "status").startswith("Cancelled after step")
 
 
+def test_cancel_after_the_generation_has_ended_keeps_its_done_line_and_answers_in_a_toast(page):
+    b.choose(page, "example-pick", "val_00000")
+    b.wait_text(page, "chosen", "Using the example 'val_00000'")
+    b.generate(page, steps=2)
+    done = b.wait_finished(page)
+    assert done.startswith("Done: 2 steps")
+    page.locator("#cancel").click()
+    page.locator(".toast-body", has_text="nothing is running").wait_for(timeout=b.TIMEOUT_MS)
+    page.wait_for_timeout(500)  # any reply to the click has landed by now
+    assert b.text(page, "status") == done
+
+
 def test_a_second_request_while_one_runs_gets_a_message_and_cancel_stops_the_first(chromium, url):
     first, second = b.open_page(chromium, url), b.open_page(chromium, url)
     for page in (first, second):

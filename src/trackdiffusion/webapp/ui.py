@@ -241,6 +241,11 @@ def build_app(runner: GenerationRunner, categories: list[str] | None = None) -> 
                 # same line, so that "cancelling ..." never stays after the generation has ended.
                 job.done.wait()
                 return _finished(job)[0]
+            if job is None or job.done.is_set():
+                # Nothing to cancel (it may have ended just before the click): the status line
+                # keeps the last generation's result, and the answer goes to a toast.
+                gr.Info(message)
+                return gr.skip()
             return message
 
         cancel_button.click(cancel, None, status, concurrency_limit=None)
