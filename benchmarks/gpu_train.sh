@@ -11,9 +11,10 @@
 # diffusion_pytorch_model.safetensors into EXPORT/unet/ of a copy of assets/tiny-synthetic (EXPORT) and run
 # `trackdiffusion evaluate phrase-colours --checkpoint EXPORT --val WORLD/val --clips 40 --threads 2`.
 # Another latent space: `VAE=DIR PATCH=2 bash benchmarks/gpu_train.sh prepare` packs the VAE folder DIR
-# (fp16) into .gputrain/vae/, and the run moves the shipped UNet's body onto its latents with PATCH x PATCH
-# patches (model.reset_latent_io: conv_in / conv_out start afresh), as docs/experiments.md's sixteenth
-# session did on the CPU with the factor-2 VAE; score it with DIR as EXPORT/vae/.
+# (fp16) into .gputrain/vae/ (a DIR tracked by git, such as the shipped assets/vae-factor2, is used where it
+# is), and the run moves the shipped UNet's body onto its latents with PATCH x PATCH patches
+# (model.reset_latent_io: conv_in / conv_out start afresh), as docs/experiments.md's sixteenth session did
+# on the CPU with the factor-2 VAE; score it with DIR as EXPORT/vae/.
 # The text encoder there is MiniLM rounded to fp16 (float32 arithmetic): its embeddings differ from the
 # bundled float32 model's by at most 6e-4 of the largest value (measured on a caption and two category
 # names; cosine similarity 0.9999993); not measured: what that does to sampling.
@@ -34,8 +35,13 @@ if [ "${1:-run}" = prepare ]; then
     if [ -n "${VAE:-}" ]; then
         [ -f "$VAE/config.json" ] || { echo "VAE=$VAE has no config.json (a diffusers AutoencoderKL folder)"; exit 1; }
         mkdir -p "$PACK/vae" && echo "${PATCH:-1}" > "$PACK/vae/patch_size"
-        .venv/bin/python -c "import sys; from diffusers import AutoencoderKL; import torch
+        if git ls-files --error-unmatch "$VAE/config.json" >/dev/null 2>&1; then
+            echo "$VAE" > "$PACK/vae/path"  # tracked (assets/vae-factor2): it travels with the tree, no copy
+        else
+            .venv/bin/python -c "import sys; from diffusers import AutoencoderKL; import torch
 AutoencoderKL.from_pretrained(sys.argv[1], torch_dtype=torch.float16).save_pretrained(sys.argv[2])" "$VAE" "$PACK/vae"
+            echo "$PACK/vae" > "$PACK/vae/path"
+        fi
     fi
     .venv/bin/python - "$PACK" <<'EOF'
 import lzma, shutil, sys
@@ -91,7 +97,7 @@ EOF
 td() { $PY -m trackdiffusion.cli.main "$@"; }
 LATENT=(--set model.vae=assets/tiny-synthetic/vae)
 if [ -d "$PACK/vae" ]; then
-    LATENT=(--set model.vae="$PACK/vae" --set model.reset_latent_io=true --set model.options.patch_size="$(cat "$PACK/vae/patch_size")")
+    LATENT=(--set model.vae="$(cat "$PACK/vae/path")" --set model.reset_latent_io=true --set model.options.patch_size="$(cat "$PACK/vae/patch_size")")
 fi
 td synth --out "$WORK/world" --clips "${CLIPS:-2000}" --val-clips 0 --no-videos 2>&1 | tail -1 | tee "$OUT/train.log"
 timeout "${TRAIN_SECONDS:-390}" $PY -m trackdiffusion.cli.main train --quiet --config configs/tiny-synthetic-spatial.yaml \
