@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..tracklets import Clip, TrackletDataset
@@ -30,13 +29,6 @@ from .clip_store import MANIFEST_FILE
 
 LAYOUTS = ("cocovid", "ytvis", "mot")
 REAL, GENERATED = "real", "generated"
-
-
-@dataclass
-class MixCounts:
-    real: int
-    generated: int
-    unverified_skipped: int
 
 
 def verified_clips(generated: TrackletDataset, folder: Path, require_verified: bool) -> tuple[list[Clip], int]:

@@ -20,11 +20,6 @@ class Problem:
         return f"{self.location}: {self.message}"
 
 
-def locate(file: str | None, record: str | None = None, field: str | None = None) -> str:
-    """Join the parts of a location, skipping the missing ones."""
-    return ": ".join(part for part in (file, record, field) if part) or "<input>"
-
-
 class TrackletError(ValueError):
     """Invalid tracklets. ``problems`` lists every problem found, each with its location."""
 
