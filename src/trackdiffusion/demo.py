@@ -24,14 +24,12 @@ from .evaluation.box_following import BoxFollowing, box_following
 from .evaluation.generated import evaluate_generated
 from .evaluation.phrase_colours import dataset_colour_accuracy
 from .pipelines import TrackDiffusionPipeline
-from .pipelines.generation import GenerationSettings, generate_dataset, overlay_rows
+from .pipelines.generation import GenerationSettings, generate_dataset, pairs_sheet
 from .tracklets.dataset import TrackletDataset
 from .tracklets.formats import read_tracklets
 from .tracklets.loader import read_clip_frames
 from .tracklets.phrases import read_split_phrases
 from .tracklets.synthetic import WorldConfig, write_world
-from .video.io import save_image
-from .video.sheet import contact_sheet
 
 HELD_OUT_SEED = 2026  # the shipped model was trained on the world of seed 0
 
@@ -81,7 +79,7 @@ def run_demo(out: str | Path, checkpoint: str | Path, tracker: str | Path, setti
     if phrased:
         for name, data in (("real", source), ("generated", labels)):
             following[name]["colour_accuracy"] = dataset_colour_accuracy(data, source)
-    _pairs_sheet(source, labels, out / "contact_sheet.png")
+    pairs_sheet(source, labels, out / "contact_sheet.png", "generated")
     summary = {"seconds": round(time.perf_counter() - started, 1), "checkpoint": str(checkpoint),
                "phrases": bool(phrased), "settings": settings.__dict__, "box_following": following,
                "evaluation": evaluation.report.to_dict()}
@@ -90,18 +88,6 @@ def run_demo(out: str | Path, checkpoint: str | Path, tracker: str | Path, setti
     say(_following_table(following))
     say(f"done in {summary['seconds']} s: {out / 'summary.md'}, {out / 'contact_sheet.png'}")
     return summary
-
-
-def _pairs_sheet(real: TrackletDataset, generated: TrackletDataset, path: Path, count: int = 6) -> None:
-    """Rows: real clip, then its generated clip, with the same boxes drawn."""
-    rows, labels = [], []
-    for clip in generated.clips[:count]:
-        ref = real.clip(clip.name)
-        scale = max(1, 192 // clip.height)
-        rows += (overlay_rows([ref.window(0, clip.num_frames)], real.image_root, scale)
-                 + overlay_rows([clip], generated.image_root, scale))
-        labels += [f"{clip.name} real", f"{clip.name} generated"]
-    save_image(contact_sheet(rows, labels), path)
 
 
 def _following_table(following: dict) -> str:

@@ -185,3 +185,25 @@ def test_block_channels_set_the_downsampling_from_the_cli(tiny_world, tmp_path):
         both.output.replace("│", " ").split())
     with pytest.raises(ValueError, match="size 34 must be divisible by the downsampling factor 4"):
         train_vae(VAEConfig(data=str(tiny_world / "train"), output_dir=str(tmp_path / "s"), size=34))
+
+
+def test_vae_round_trip_command_scores_both_splits_and_draws_their_pairs(tiny_world, tmp_path):
+    from diffusers import AutoencoderKL
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from trackdiffusion.cli.main import app
+
+    torch.manual_seed(0)
+    AutoencoderKL(block_out_channels=(8, 8), down_block_types=("DownEncoderBlock2D",) * 2,
+                  up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4,
+                  norm_num_groups=4).save_pretrained(tmp_path / "vae")
+    result = CliRunner().invoke(app, ["evaluate", "vae-round-trip", "--vae", str(tmp_path / "vae"),
+                                      "--val", str(tiny_world / "val"), "--out", str(tmp_path / "rt")])
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "rt" / "vae_round_trip.json").read_text())
+    assert set(scores) == {"real", "round_trip", "psnr"}
+    sheet = Image.open(tmp_path / "rt" / "round_trip_sheet.png")
+    # 2 val clips -> 4 rows of 32 x 32 frames drawn at 6x (192 // 32), 2 px gaps; 6 frames -> 6 columns
+    assert sheet.height == 2 + 4 * (6 * 32 + 2)
+    assert sheet.width > 6 * (6 * 32 + 2)

@@ -123,12 +123,14 @@ def vae_round_trip(
     tracker: Optional[Path] = _TRACKER,
     threads: int = _THREADS,
 ) -> None:
-    """TrackAP, AgnAP, ClsAcc, BgStd and PSNR of real clips after one VAE encode / decode."""
+    """TrackAP, AgnAP, ClsAcc, BgStd and PSNR of real clips after one VAE encode / decode, and
+    OUT/round_trip_sheet.png (real and reconstructed frames of the first 6 clips, boxes drawn)."""
     import torch
     from ..evaluation.fidelity import fidelity_row
     from ..evaluation.tracker.model import GroundingTracker
     from ..evaluation.vae_round_trip import round_trip_split
     from ..models.autoencoder import load_autoencoder
+    from ..pipelines.generation import pairs_sheet
     from ..tracklets.formats import read_tracklets
     from ..training.vae import load_frames, psnr
 
@@ -138,12 +140,13 @@ def vae_round_trip(
     if clips is not None:
         dataset.clips = dataset.clips[:clips]
     tracked = GroundingTracker.from_pretrained(_tracker(tracker))
-    result = {"real": fidelity_row(tracked, dataset),
-              "round_trip": fidelity_row(tracked, round_trip_split(model, dataset, out / "split"))}
+    out.mkdir(parents=True, exist_ok=True)
+    rebuilt = round_trip_split(model, dataset, out / "split")
+    result = {"real": fidelity_row(tracked, dataset), "round_trip": fidelity_row(tracked, rebuilt)}
     if clips is None:
         result["psnr"] = psnr(model, *load_frames(str(val), dataset.clips[0].width))
-    out.mkdir(parents=True, exist_ok=True)
     (out / "vae_round_trip.json").write_text(json.dumps(result, indent=2) + "\n")
+    pairs_sheet(dataset, rebuilt, out / "round_trip_sheet.png", "through the VAE")
     typer.echo(json.dumps(result, indent=2))
 
 

@@ -370,3 +370,16 @@ def write_sheet(labels: TrackletDataset, out: Path, count: int) -> None:
 def overlay_rows(clips: list[Clip], root: str | Path, scale: int) -> list[np.ndarray]:
     """Frames of ``clips`` under ``root`` with their boxes drawn (for side-by-side sheets)."""
     return [draw_tracklets(read_clip_frames(c, root), c, scale=scale, labels=False) for c in clips]
+
+
+def pairs_sheet(real: TrackletDataset, other: TrackletDataset, path: Path, label: str, count: int = 6,
+                max_frames: int = 8) -> None:
+    """A sheet of row pairs with the same boxes drawn: a clip of ``real`` (its first frames, as many
+    as ``other``'s clip of that name has), then that clip of ``other``, labelled ``label``."""
+    rows, labels = [], []
+    for clip in other.clips[:count]:
+        scale = max(1, 192 // clip.height)
+        rows += (overlay_rows([real.clip(clip.name).window(0, clip.num_frames)], real.image_root, scale)
+                 + overlay_rows([clip], other.image_root, scale))
+        labels += [f"{clip.name} real", f"{clip.name} {label}"]
+    save_image(contact_sheet(rows, labels, max_frames=max_frames), path)
