@@ -3,11 +3,10 @@ folder under assets/ says how it was made (a README with the exact commands)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from safetensors import safe_open
 
-ASSETS = Path(__file__).parents[1] / "assets"
+from trackdiffusion.assets import ASSETS
+
 WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".npz", ".onnx"}
 
 
