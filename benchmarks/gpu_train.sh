@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Continue training the embedded model (assets/tiny-synthetic) on a lent GPU, as it is:
-#   here:   bash benchmarks/gpu_train.sh prepare   (once; fills .gputrain/, 46 MB: the wheels the GPU
-#                                                   image lacks and the bundled MiniLM in fp16, xz-packed)
+#   here:   bash benchmarks/gpu_train.sh prepare   (once; fills .gputrain/, 26 MB: the wheels the GPU
+#                                                   image lacks and the bundled MiniLM in fp16, xz-packed, with
+#                                                   only the word rows the world's texts use: gpu_text_pack.py)
 #   there:  bash benchmarks/gpu_train.sh           (device tool: carry [".gputrain"], timeout_s 600)
 # There it renders the seed-0 world (2000 clips, png frames only: the image has no ffmpeg and its wheel
 # does not fit beside the text encoder in one call's 64 MiB), trains configs/tiny-synthetic-spatial.yaml with
-# appearance phrases from the shipped weights (the spatial stage; STAGE=video: the video stage) for
+# appearance phrases from INIT's weights (the spatial stage; STAGE=video: the video stage) for
 # TRAIN_SECONDS (default 390), and writes the last checkpoint's EMA UNet in fp16 and the loss curve to $OUT
 # (the files a call brings back). Here, score it before shipping: copy $OUT's config.json and
-# diffusion_pytorch_model.safetensors into EXPORT/unet/ of a copy of assets/tiny-synthetic (EXPORT) and run
+# diffusion_pytorch_model.safetensors into EXPORT/unet/ of a copy of INIT (EXPORT) and run
 # `trackdiffusion evaluate phrase-colours --checkpoint EXPORT --val WORLD/val --clips 40 --threads 2`.
+# INIT (default assets/tiny-synthetic, the demo's): the pipeline checkpoint to continue, in its own latent
+# space (its vae/, its UNet's patch_size); INIT=assets/tiny-synthetic-factor2 continues the factor-2 UNet.
 # Another latent space: `VAE=DIR PATCH=2 bash benchmarks/gpu_train.sh prepare` packs the VAE folder DIR
-# (fp16) into .gputrain/vae/ (a DIR tracked by git, such as the shipped assets/vae-factor2, is used where it
-# is), and the run moves the shipped UNet's body onto its latents with PATCH x PATCH patches
+# (fp16) into .gputrain/vae/ (a DIR tracked by git, such as assets/tiny-synthetic-factor2/vae, is used where
+# it is), and the run moves INIT's UNet body onto its latents with PATCH x PATCH patches
 # (model.reset_latent_io: conv_in / conv_out start afresh), as docs/experiments.md's sixteenth session did
 # on the CPU with the factor-2 VAE; score it with DIR as EXPORT/vae/.
 # The text encoder there is MiniLM rounded to fp16 (float32 arithmetic): its embeddings differ from the
@@ -36,33 +39,17 @@ if [ "${1:-run}" = prepare ]; then
         [ -f "$VAE/config.json" ] || { echo "VAE=$VAE has no config.json (a diffusers AutoencoderKL folder)"; exit 1; }
         mkdir -p "$PACK/vae" && echo "${PATCH:-1}" > "$PACK/vae/patch_size"
         if git ls-files --error-unmatch "$VAE/config.json" >/dev/null 2>&1; then
-            echo "$VAE" > "$PACK/vae/path"  # tracked (assets/vae-factor2): it travels with the tree, no copy
+            echo "$VAE" > "$PACK/vae/path"  # tracked (assets/...): it travels with the tree, no copy
         else
             .venv/bin/python -c "import sys; from diffusers import AutoencoderKL; import torch
 AutoencoderKL.from_pretrained(sys.argv[1], torch_dtype=torch.float16).save_pretrained(sys.argv[2])" "$VAE" "$PACK/vae"
             echo "$PACK/vae" > "$PACK/vae/path"
         fi
     fi
-    .venv/bin/python - "$PACK" <<'EOF'
-import lzma, shutil, sys
-from pathlib import Path
-
-import torch
-from safetensors.torch import load_file, save_file
-
-from trackdiffusion.models.text_encoder import MINILM, resolve_text_encoder_path
-
-src, out = resolve_text_encoder_path(MINILM), Path(sys.argv[1]) / "minilm"
-out.mkdir()
-for f in src.iterdir():  # config and tokenizer files; the weights are packed below
-    if f.is_file() and f.suffix in (".json", ".txt"):
-        shutil.copy(f, out / f.name)
-half = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in load_file(src / "model.safetensors").items()}
-save_file(half, out / "model.safetensors")
-data = (out / "model.safetensors").read_bytes()
-(out / "model.safetensors.xz").write_bytes(lzma.compress(data, preset=6))
-(out / "model.safetensors").unlink()
-EOF
+    # the world the run renders there (same command), for the texts whose word rows the pack keeps
+    .venv/bin/trackdiffusion synth --out "$PACK/world" --clips "${CLIPS:-2000}" --val-clips 0 --no-videos | tail -1
+    .venv/bin/python benchmarks/gpu_text_pack.py pack "$PACK/minilm" "$PACK/world/train"
+    rm -rf "$PACK/world"
     du -sh "$PACK"
     exit 0
 fi
@@ -87,26 +74,25 @@ else
     export CUDA_VISIBLE_DEVICES=""
 fi
 export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
-$PY - "$PACK/minilm" "$WORK/minilm" <<'EOF' || exit 1
-import lzma, shutil, sys
-from pathlib import Path
-src, out = map(Path, sys.argv[1:])
-shutil.copytree(src, out, ignore=shutil.ignore_patterns("*.xz"))
-(out / "model.safetensors").write_bytes(lzma.decompress((src / "model.safetensors.xz").read_bytes()))
-EOF
 td() { $PY -m trackdiffusion.cli.main "$@"; }
-LATENT=(--set model.vae=assets/tiny-synthetic/vae)
+INIT=${INIT:-assets/tiny-synthetic}
+[ -f "$INIT/unet/config.json" ] && [ -f "$INIT/vae/config.json" ] || { echo "INIT=$INIT: no unet/ and vae/ (a pipeline checkpoint)"; exit 1; }
+LATENT=(--set model.vae="$INIT/vae")
+patch=$($PY -c "import json, sys; print(json.load(open(sys.argv[1])).get('patch_size', ''))" "$INIT/unet/config.json")
+[ -z "$patch" ] || LATENT+=(--set model.options.patch_size="$patch")  # the config's default is 1; a checkpoint's own wins
 if [ -d "$PACK/vae" ]; then
     LATENT=(--set model.vae="$(cat "$PACK/vae/path")" --set model.reset_latent_io=true --set model.options.patch_size="$(cat "$PACK/vae/patch_size")")
 fi
 td synth --out "$WORK/world" --clips "${CLIPS:-2000}" --val-clips 0 --no-videos 2>&1 | tail -1 | tee "$OUT/train.log"
+$PY benchmarks/gpu_text_pack.py unpack "$PACK/minilm" "$WORK/minilm" "$WORK/world/train" 2>&1 | tee -a "$OUT/train.log"
+[ -f "$WORK/minilm/model.safetensors" ] || exit 1
 timeout "${TRAIN_SECONDS:-390}" $PY -m trackdiffusion.cli.main train --quiet --config configs/tiny-synthetic-spatial.yaml \
     --set data.path="$WORK/world/train" "${LATENT[@]}" \
-    --set model.init_checkpoint=assets/tiny-synthetic --set model.options.appearance_phrases=true \
+    --set model.init_checkpoint="$INIT" --set model.options.appearance_phrases=true \
     --set model.text_encoder="$WORK/minilm" --set output_dir="$WORK/run" --set batch_size="$BATCH" \
     --set learning_rate="$LR" "${STAGE_SET[@]}" --set max_steps=1000000 --set checkpoint_every="${CHECKPOINT_EVERY:-200}" --set keep_last=1 \
     2>&1 | tail -20 | tee -a "$OUT/train.log"
-step=$(ls "$WORK/run/checkpoints" 2>/dev/null | sed -n 's/^step-0*//p' | sort -n | tail -1)
+step=$(ls "$WORK/run/checkpoints" 2>/dev/null | sed -n 's/^step-0*\([0-9][0-9]*\)$/\1/p' | sort -n | tail -1)  # not step-N.tmp: a checkpoint the timeout cut off mid-write
 [ -n "$step" ] || { echo "no checkpoint was written"; exit 1; }
 td export --run "$WORK/run" --step "$step" --out "$WORK/export" --fp16 2>&1 | tail -2 | tee -a "$OUT/train.log"
 cp "$WORK/export/unet/config.json" "$WORK/export/unet/diffusion_pytorch_model.safetensors" "$WORK/run/loss.csv" "$OUT/" || exit 1

@@ -144,3 +144,14 @@ def test_a_folder_of_another_pipeline_is_named(tmp_path):
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
     with pytest.raises(ValueError, match="StableDiffusionPipeline"):
         TrackDiffusionPipeline.from_pretrained(tmp_path)
+
+
+def test_the_factor2_checkpoint_samples_in_its_own_latent_space():
+    pipe = TrackDiffusionPipeline.from_pretrained(DEFAULT_CHECKPOINT.parent / "tiny-synthetic-factor2")
+    assert pipe.unet.config.patch_size == 2 and pipe.unet.config.in_channels == pipe.vae.config.latent_channels == 4
+    assert pipe.prompt_encoder.max_length == 40 and 2 ** (len(pipe.vae.config.block_out_channels) - 1) == 2
+    pipe.set_progress_bar_config(disable=True)
+    frames = pipe("a video of a red circle and a blue square on a grey background", make_clip(T=2, height=64),
+                  num_inference_steps=4, height=64, width=64, guidance_scale=3.0, output_type="np",
+                  generator=torch.Generator().manual_seed(0)).frames
+    assert frames.shape == (1, 2, 64, 64, 3) and np.isfinite(frames).all() and frames.std() > 0.01
