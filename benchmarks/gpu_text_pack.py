@@ -2,7 +2,7 @@
 
 A device call carries at most 64 MiB with the tree. The bundled MiniLM in fp16 and xz is 41 MB, and
 half of it is the word-embedding table (30 522 rows), of which the synthetic world's captions,
-category names and phrases use about a hundred. ``pack`` keeps those rows (and the special tokens'),
+category names and phrases use 51 (the seed-0 world, special tokens included). ``pack`` keeps those rows,
 zeroes the rest (xz then stores them in almost nothing) and writes the kept ids beside the weights;
 ``unpack``, on the device machine, first checks that every text of the world rendered there uses
 only kept tokens, so a text is never encoded with a zeroed row. A text made of kept tokens encodes

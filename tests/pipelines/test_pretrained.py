@@ -155,3 +155,11 @@ def test_the_factor2_checkpoint_samples_in_its_own_latent_space():
                   num_inference_steps=4, height=64, width=64, guidance_scale=3.0, output_type="np",
                   generator=torch.Generator().manual_seed(0)).frames
     assert frames.shape == (1, 2, 64, 64, 3) and np.isfinite(frames).all() and frames.std() > 0.01
+
+
+def test_a_checkpoint_without_its_unet_is_named_not_taken_for_a_hub_id(tmp_path):
+    import shutil
+
+    shutil.copytree(DEFAULT_CHECKPOINT, tmp_path / "ckpt", ignore=shutil.ignore_patterns("unet"))
+    with pytest.raises(FileNotFoundError, match=r"ckpt: a pipeline folder needs unet/config.json"):
+        TrackDiffusionPipeline.from_pretrained(tmp_path / "ckpt")

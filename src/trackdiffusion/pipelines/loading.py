@@ -75,6 +75,10 @@ def load_components(path: str | Path, torch_dtype: torch.dtype = torch.float32, 
     """
     path = Path(path)
     layout = detect_layout(path)
+    # checked here: diffusers takes a missing local folder for a hub id and answers with a network error
+    missing = [f for f in ("unet/config.json", "scheduler/scheduler_config.json") if not (path / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{path}: a pipeline folder needs {' and '.join(missing)}, missing here")
     if layout == "legacy":
         return _legacy_components(path, torch_dtype, text_encoder)
     if layout == "trackdiffusion" and track_options:
@@ -100,7 +104,7 @@ def load_components(path: str | Path, torch_dtype: torch.dtype = torch.float32, 
 
 def _legacy_components(path: Path, torch_dtype: torch.dtype, text_encoder: str | None) -> dict:
     meta = json.loads((path / LEGACY_FILE).read_text())
-    unet = TrackDiffusionUNet.from_pretrained(path / "unet", torch_dtype=torch_dtype)
+    unet = TrackDiffusionUNet.from_pretrained(path / "unet", torch_dtype=torch_dtype, local_files_only=True)
     vae = load_autoencoder(path / "vae", torch_dtype) if (path / "vae").is_dir() else None
     scheduler = _unclipped(DPMSolverMultistepScheduler.from_pretrained(path / "scheduler"))
     name = text_encoder or meta.get("text_encoder", MINILM)
