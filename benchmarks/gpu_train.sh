@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Continue training the embedded model (assets/tiny-synthetic) on a lent GPU, as it is:
-#   here:   bash benchmarks/gpu_train.sh prepare   (once; fills .gputrain/, 26 MB: the wheels the GPU
+#   here:   bash benchmarks/gpu_train.sh prepare   (once; fills .gputrain/, 27 MB: the wheels the GPU
 #                                                   image lacks and the bundled MiniLM in fp16, xz-packed, with
 #                                                   only the word rows the world's texts use: gpu_text_pack.py)
 #   there:  bash benchmarks/gpu_train.sh           (device tool: carry [".gputrain"], timeout_s 600)

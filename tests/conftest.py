@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import torch
 
+from trackdiffusion.assets import ASSETS
 from trackdiffusion.tracklets.synthetic import WorldConfig, write_world
 
 # Parametrize a test with this to run it on the CPU here and also on CUDA on a GPU machine
 # (benchmarks/gpu_check.sh runs the `cuda`-marked tests; without CUDA they are skipped).
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+def load_benchmark(name: str):
+    """The script benchmarks/<name>.py as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ASSETS.parent / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def pytest_collection_modifyitems(config, items):

@@ -3,27 +3,20 @@ fp16 model does, and a world with a word the pack dropped is refused before anyt
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 
 import pytest
 import torch
 
-from trackdiffusion.assets import ASSETS
 from trackdiffusion.models.text_encoder import MINILM, PromptEncoder, load_text_encoder, resolve_text_encoder_path
 
-
-def _module():
-    spec = importlib.util.spec_from_file_location("gpu_text_pack", ASSETS.parent / "benchmarks" / "gpu_text_pack.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from ..conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def packed(tiny_world, tmp_path_factory):
-    pack = _module()
+    pack = load_benchmark("gpu_text_pack")
     out = tmp_path_factory.mktemp("pack") / "minilm"
     kept = pack.pack(resolve_text_encoder_path(MINILM), out, tiny_world / "train", preset=0)
     return pack, out, kept

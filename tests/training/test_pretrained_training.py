@@ -15,6 +15,7 @@ from trackdiffusion.training.components import load_prompt_encoder, noise_schedu
 from trackdiffusion.training.config import DataConfig, DiffusionConfig, ModelConfig, TrainConfig, load_config
 from trackdiffusion.training.trainer import resolve_mixed_precision
 
+from ..conftest import load_benchmark
 from ..tiny_modelscope import write_tiny_text_to_video
 
 TRACK = dict(location_token_dim=16, location_mlp_dim=16, enhancer_dim=16, trajectory_dim=16, identity_bank_size=8)
@@ -102,13 +103,7 @@ def test_recipe_configs_are_the_papers_two_stages(name):
 
 
 def test_memory_estimate_counts_saved_activations(tmp_path):
-    import importlib.util
-
-    from trackdiffusion.assets import ASSETS
-
-    spec = importlib.util.spec_from_file_location("memory_estimate", ASSETS.parent / "benchmarks" / "memory_estimate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("memory_estimate")
     plain = module.estimate("tiny", "full", 1, 4, 64, 64, 2, 8, checkpointing=False, text_dim=384)
     ckpt = module.estimate("tiny", "full", 1, 4, 64, 64, 2, 8, checkpointing=True, text_dim=384)
     image = module.estimate("tiny", "image", 1, 4, 64, 64, 2, 8, checkpointing=False, text_dim=384)
